@@ -1,0 +1,17 @@
+"""propscan's command line: thin commands over the core (parse, call, render)."""
+
+from __future__ import annotations
+
+from propscan.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the ``propscan`` console script."""
+    app()
+
+
+# Command modules register themselves on `app` when imported.
+from propscan.cli import analyze  # noqa: E402,F401
+from propscan.cli import serve  # noqa: E402,F401

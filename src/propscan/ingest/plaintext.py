@@ -1,0 +1,143 @@
+"""Structure of plain-text articles: crawler header, title, body and closing author bio.
+
+Three layouts are recognised, all returning offsets into the text as given:
+* crawler files: a ``DD.MM.YYYY Author: Name`` line, the title, the body, and a closing bio that
+  starts with the author's name and often names the outlet (``… for the online magazine
+  “New Eastern Outlook”``);
+* PTC article files: the title, an empty line, then the body, one sentence a line;
+* plain text with no header: all of it is body.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+__all__ = ["TextLayout", "parse_layout", "fold_accents", "parse_date"]
+
+_HEADER = re.compile(
+    r"^[ \t]*(?:(?P<date>\d{1,2}[./-]\d{1,2}[./-]\d{4}|\d{4}-\d{2}-\d{2})[ \t]*)?"
+    r"(?:(?:Author|By)[ \t]*:?[ \t]*(?P<author>[^\n]+?))?[ \t]*$",
+    re.IGNORECASE,
+)
+# "... for the online magazine “New Eastern Outlook”": a quoted name after "for" in the bio.
+_OUTLET_IN_BIO = re.compile(r"\b(?:for|at|with)\b[^“\"«\n]{0,60}[“\"«]([^”\"»\n]{2,80})[”\"»]",
+                            re.IGNORECASE)
+_MAX_TITLE_CHARS = 250
+
+
+@dataclass
+class TextLayout:
+    """Where the parts of a plain-text article are, as offsets into the text."""
+
+    body_start: int
+    body_end: int
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published: date | None = None
+    outlet: str | None = None
+    layout: str = "plain"  # "crawler", "ptc" or "plain"
+
+
+def fold_accents(name: str) -> str:
+    """``"Jean Périer"`` -> ``"jean perier"``: compare names as a reader would."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())
+
+
+def parse_date(value: str) -> date | None:
+    """Parse a date, day first for dotted/slashed forms (18.12.2016), ISO otherwise."""
+    value = value.strip()
+    m = re.fullmatch(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})", value)
+    try:
+        if m:
+            return date(int(m[3]), int(m[2]), int(m[1]))
+        m = re.match(r"(\d{4})-(\d{2})-(\d{2})", value)
+        if m:
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        from dateutil import parser
+
+        return parser.parse(value, dayfirst=True, fuzzy=False).date()
+    except (ValueError, OverflowError):
+        return None
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line, line break excluded."""
+    out, pos = [], 0
+    for line in text.split("\n"):
+        out.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return out
+
+
+def parse_layout(text: str, *, hint: str | None = None) -> TextLayout:
+    """Find header, title, body and bio in ``text``."""
+    lines = [(s, e) for s, e in _lines(text) if text[s:e].strip()]
+    if not lines:
+        return TextLayout(0, len(text))
+    first_s, first_e = lines[0]
+    header = _HEADER.match(text[first_s:first_e])
+    layout = TextLayout(0, len(text))
+    rest = lines
+    if header and (header["date"] or header["author"]):
+        layout.layout = "crawler"
+        if header["date"]:
+            layout.published = parse_date(header["date"])
+        if header["author"]:
+            layout.authors = [a.strip() for a in re.split(r",| and ", header["author"])
+                              if a.strip()]
+        rest = lines[1:]
+    if len(rest) >= 2 and _looks_like_title(text, rest[0], rest[1]):
+        layout.title = text[rest[0][0]:rest[0][1]].strip()
+        if layout.layout == "plain":
+            layout.layout = "ptc" if hint == "ptc" or _is_one_sentence_a_line(text, rest[1:]) \
+                else "plain"
+        rest = rest[1:]
+    if not rest:
+        return TextLayout(len(text), len(text), layout.title, layout.authors, layout.published,
+                          layout.outlet, layout.layout)
+    layout.body_start, layout.body_end = rest[0][0], rest[-1][1]
+    if layout.layout == "crawler" and len(rest) >= 2:
+        _split_bio(text, rest, layout)
+    return layout
+
+
+def _looks_like_title(text: str, line: tuple[int, int], following: tuple[int, int]) -> bool:
+    """A short first line followed by a blank line is a title (a long or comma-ended one is not)."""
+    s, e = line
+    candidate = text[s:e].strip()
+    blank_after = text[e:following[0]].count("\n") >= 2
+    return blank_after and 0 < len(candidate) <= _MAX_TITLE_CHARS and not candidate.endswith(
+        (",", ";", ":"))
+
+
+def _is_one_sentence_a_line(text: str, lines: list[tuple[int, int]]) -> bool:
+    # PTC bodies have no blank lines between most sentences.
+    single = sum(1 for (_, e), (s, _) in zip(lines, lines[1:], strict=False)
+                 if text[e:s].count("\n") == 1)
+    return len(lines) > 2 and single >= len(lines) // 2
+
+
+def _split_bio(text: str, lines: list[tuple[int, int]], layout: TextLayout) -> None:
+    """A last paragraph that starts with the author's name is the bio, not the body."""
+    s, e = lines[-1]
+    last = text[s:e].strip()
+    header_names = {fold_accents(a): a for a in layout.authors}
+    bio_name = re.match(r"^([A-ZÀ-Þ][\w'’.-]+(?:\s+[A-ZÀ-Þ][\w'’.-]+){0,3})\s+(?:is|was|has|"
+                        r"writes|works)\b", last)
+    if not bio_name:
+        return
+    name = bio_name[1]
+    folded = fold_accents(name)
+    if header_names and folded not in header_names:
+        return
+    # One person: keep the accented spelling, as the bio usually has the proper form.
+    layout.authors = [name if fold_accents(a) == folded else a
+                      for a in layout.authors] or [name]
+    outlet = _OUTLET_IN_BIO.search(last)
+    if outlet:
+        layout.outlet = outlet[1].strip()
+    layout.body_end = lines[-2][1]

@@ -1,0 +1,103 @@
+"""`propscan analyze` end to end in a subprocess: real exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from propscan.errors import (
+    EXIT_CODES,
+    BinaryInput,
+    EmptyInput,
+    EncodingError,
+    InputNotFound,
+    InputTooLarge,
+    InvalidRecord,
+)
+from propscan.ingest import MAX_ARTICLE_BYTES
+
+
+def run_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "propscan", *args], input=stdin,
+                          capture_output=True, timeout=120)
+
+
+def _assert_one_line_error(result: subprocess.CompletedProcess, code: int) -> None:
+    err = result.stderr.decode()
+    assert result.returncode == code, err
+    assert "Traceback" not in err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert result.stdout == b""
+
+
+@pytest.mark.parametrize(("name", "content", "error"), [
+    ("missing.txt", None, InputNotFound),
+    ("empty.txt", b"", EmptyInput),
+    ("blank.txt", b"  \n\t\n   \n", EmptyInput),
+    ("image.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, BinaryInput),
+    ("nul.txt", b"text\x00with\x00nuls" * 10, BinaryInput),
+    ("random.txt", bytes(b for i in range(3000) if (b := (i * 7919 + 13) % 256) >= 32),
+     EncodingError),
+    ("big.txt", b"word " * (MAX_ARTICLE_BYTES // 5 + 1), InputTooLarge),
+    ("bad.jsonl", b'{"text": "fine"}\n{"title": "no text"}\n', InvalidRecord),
+])
+def test_bad_input_gives_one_line_error_and_exit_code(tmp_path: Path, name, content, error):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    _assert_one_line_error(run_cli("analyze", str(path), "--no-detect"), error.exit_code)
+
+
+def test_directory_is_refused(tmp_path: Path):
+    _assert_one_line_error(run_cli("analyze", str(tmp_path), "--no-detect"),
+                           InputNotFound.exit_code)
+
+
+def test_bad_option_value_is_a_usage_error():
+    result = run_cli("analyze", "-", "--format", "pdf", stdin=b"text")
+    assert result.returncode == 2 and b"Traceback" not in result.stderr
+
+
+def test_stdin_and_json_output(shared_example: Path):
+    result = run_cli("analyze", "-", "--format", "json", "--no-detect",
+                     stdin=shared_example.read_bytes())
+    assert result.returncode == 0, result.stderr.decode()
+    doc = json.loads(result.stdout)
+    assert doc["schema_version"] == "1.0"
+    article = doc["article"]
+    assert article["title"] == "Aleppo Proves Western Media Sources Wrong"
+    assert article["authors"] == ["Jean Périer"]
+    assert article["published"] == "2016-12-18"
+    assert article["outlet"] == "New Eastern Outlook"
+    assert article["language"] == "en"
+    assert article["text"] == shared_example.read_text(encoding="utf-8")
+    assert article["text"][article["body_start"]:].startswith("The members of the so-called")
+    assert "4323123123123" not in article["clean_text"]
+    assert doc["spans"] == [] and doc["warnings"] == []
+
+
+def test_latin1_input_is_decoded_with_a_warning(tmp_path: Path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(("Le café était plein, et la soirée fut très animée. " * 8).encode("cp1252"))
+    result = run_cli("analyze", str(path), "--format", "json", "--no-detect")
+    assert result.returncode == 0, result.stderr.decode()
+    doc = json.loads(result.stdout)
+    assert "café" in doc["article"]["text"]
+    assert any("not UTF-8" in w for w in doc["warnings"])
+
+
+def test_terminal_view_shows_metadata(shared_example: Path):
+    result = run_cli("analyze", str(shared_example), "--no-detect")
+    out = result.stdout.decode()
+    assert result.returncode == 0
+    assert "Jean Périer" in out and "New Eastern Outlook" in out and "2016-12-18" in out
+
+
+def test_every_exit_code_is_documented():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for code in EXIT_CODES:
+        assert f"| {code} |" in readme, f"exit code {code} is not in the README"

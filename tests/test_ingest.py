@@ -1,0 +1,148 @@
+"""Ingestion on real and invented inputs: metadata, body boundaries, cleaning, offsets."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from propscan.errors import EmptyInput, InvalidRecord, UnsupportedFormat
+from propscan.ingest import detect_format, from_bytes, from_html, from_record, from_text, read_path
+from tests.conftest import INVENTED_EXAMPLE
+
+
+def _assert_map_exact(article) -> None:
+    """Every cleaned character maps to input characters it came from."""
+    m = article.offset_map
+    assert len(m) == len(article.clean_text)
+    for i, ch in enumerate(article.clean_text):
+        source = article.text[m.starts[i]:m.ends[i]]
+        assert source, i
+        if len(source) == 1:
+            assert ch == source or (ch in " \n" and source.isspace()), (i, ch, source)
+
+
+def test_shared_example_metadata_and_body(shared_example):
+    [article] = read_path(shared_example)
+    meta = article.meta
+    assert meta.title == "Aleppo Proves Western Media Sources Wrong"
+    assert meta.published == date(2016, 12, 18)
+    assert meta.authors == ["Jean Périer"]
+    assert meta.outlet == "New Eastern Outlook"
+    assert meta.language == "en"
+    assert article.clean_text.startswith("The members of the so-called")
+    assert article.text[article.body_start:].startswith("The members of the so-called")
+    assert "4323123123123" not in article.clean_text
+    assert "4323123123123" in article.text  # the input stays as decoded
+    assert "independent researcher" not in article.clean_text  # the bio is not body
+    assert article.text[article.body_end:].lstrip().startswith("Jean P")
+    assert article.clean_text.endswith("the policies he has been pursuing.")
+    _assert_map_exact(article)
+
+
+def test_ptc_article_offsets_unchanged(ptc_articles):
+    path = ptc_articles / "article111111111.txt"
+    raw = path.read_text(encoding="utf-8")
+    [article] = read_path(path)
+    assert article.text == raw  # offsets index the file itself, as PTC labels do
+    assert article.input_format == "ptc"
+    assert article.meta.title == raw.split("\n", 1)[0]
+    assert article.body_start == raw.index("\n\n") + 2
+    assert article.clean_text == article.text[article.body_start:article.body_end]
+    span = article.span_from_clean(0, 6, "Loaded_Language", 0.5)
+    assert article.text[span.start:span.end] == span.text == article.clean_text[:6]
+
+
+def test_invented_example():
+    [article] = read_path(INVENTED_EXAMPLE)
+    assert article.meta.authors == ["Mara Lindqvist"]
+    assert article.meta.outlet == "Averly Morning Ledger"
+    assert article.meta.published == date(2025, 2, 3)
+    assert "9182736450" not in article.clean_text
+
+
+def test_plain_text_without_header_is_all_body():
+    text = "Officials met on Tuesday to discuss the budget. They agreed on nothing at all."
+    article = from_text(text)
+    assert article.meta.title is None and article.meta.authors == []
+    assert (article.body_start, article.body_end) == (0, len(text))
+    assert article.clean_text == text
+
+
+def test_cleaning_mojibake_zero_width_and_spaces():
+    text = ("Headline here\n\nThe caf\u00c3\u00a9 was   full.\u200b It  was\u00a0loud."
+            "\n\n\n\nEnd of it.")
+    article = from_text(text)
+    assert article.clean_text == "The café was full. It was loud.\n\nEnd of it."
+    _assert_map_exact(article)
+    cs = article.clean_text.index("café")
+    span = article.span_from_clean(cs, cs + 4, "Loaded_Language", 1.0)
+    assert span.text == "caf\u00c3\u00a9"  # the span covers the original bytes
+
+
+def test_non_english_gets_a_warning():
+    article = from_text("Die Regierung hat heute neue Maßnahmen beschlossen, die viele Bürger "
+                        "für ungerecht halten und gegen die sie protestieren wollen.")
+    assert article.meta.language == "de"
+    assert any("English-only" in w for w in article.warnings)
+
+
+def test_html_page_with_metadata():
+    html = """<!doctype html><html><head><title>Invented Daily: Council votes</title>
+    <meta property="og:site_name" content="Invented Daily">
+    <meta name="author" content="Pat Example">
+    <meta property="article:published_time" content="2024-05-17T08:00:00Z">
+    </head><body><nav>Home | World | Sport</nav><article><h1>Council votes on the harbour</h1>
+    <p>INVENTED EXAMPLE. The council of an imaginary town voted on Tuesday to rebuild the old
+    harbour wall, after months of debate between fishermen and shop owners.</p>
+    <p>Opponents called the plan a shameful waste of money, while supporters said that the town
+    could not afford to wait any longer for repairs that were decades overdue.</p>
+    </article><footer>Copyright Invented Daily</footer></body></html>"""
+    [article] = from_bytes(html.encode(), name="page.html")
+    assert article.input_format == "html"
+    assert article.meta.outlet == "Invented Daily"
+    assert article.meta.authors == ["Pat Example"]
+    assert article.meta.published == date(2024, 5, 17)
+    assert "shameful waste of money" in article.clean_text
+    assert "Home | World" not in article.text
+    assert "Copyright" not in article.text
+    _assert_map_exact(article)
+
+
+def test_html_without_text_is_refused():
+    with pytest.raises(EmptyInput):
+        from_html("<html><head><title>Only a title</title></head><body> </body></html>")
+
+
+def test_jsonl_records_with_metadata():
+    lines = [
+        {"text": "INVENTED. The minister praised the glorious reform again and again.",
+         "title": "Reform", "author": "A. Writer", "date": "2023-01-02", "outlet": "Example Post"},
+        {"html": "<html><body><article><p>INVENTED. A quiet day in the imaginary town, where "
+                 "the market opened as usual and nobody complained about anything at all.</p>"
+                 "</article></body></html>", "url": "https://example.org/a"},
+    ]
+    data = "\n".join(json.dumps(x) for x in lines).encode()
+    first, second = from_bytes(data, name="records.jsonl")
+    assert first.meta.title == "Reform" and first.meta.authors == ["A. Writer"]
+    assert first.meta.published == date(2023, 1, 2) and first.meta.outlet == "Example Post"
+    assert second.id == "https://example.org/a" and second.input_format == "html"
+    assert first.id.startswith("sha256:") and first.id != second.id
+
+
+def test_record_errors():
+    with pytest.raises(InvalidRecord):
+        from_record({"title": "no text"})
+    with pytest.raises(InvalidRecord):
+        from_bytes(b'{"text": "ok"}\n{broken', name="r.jsonl")
+    with pytest.raises(UnsupportedFormat):
+        from_bytes(b"hello world", input_format="pdf")
+
+
+def test_format_detection():
+    assert detect_format("a.html", "x") == "html"
+    assert detect_format(None, "<!DOCTYPE html><html>") == "html"
+    assert detect_format(None, '{"text": "x"}') == "json"
+    assert detect_format("article123.txt", "x") == "ptc"
+    assert detect_format(None, "Just words.") == "text"
