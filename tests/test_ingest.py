@@ -70,6 +70,23 @@ def test_plain_text_without_header_is_all_body():
     assert article.clean_text == text
 
 
+@pytest.mark.parametrize("text", [
+    "Author and candidate Ann Example explains how listening helps heal the world.",
+    "For many leaders, mounting public ire would be cause for worry, but this is a long first "
+    "paragraph that ends like a sentence.\n\n1:14 AM UTC",
+])
+def test_headerless_text_sentences_are_body_not_header_or_title(text):
+    article = from_text(text)
+    assert article.meta.authors == [] and article.meta.title is None
+    assert article.body_start == 0
+
+
+def test_byline_header_variants():
+    article = from_text("By Jay Example--\n\nA headline\n\nThe body text is here, and long enough.")
+    assert article.meta.authors == ["Jay Example"]
+    assert article.meta.title == "A headline"
+
+
 def test_cleaning_mojibake_zero_width_and_spaces():
     text = ("Headline here\n\nThe caf\u00c3\u00a9 was   full.\u200b It  was\u00a0loud."
             "\n\n\n\nEnd of it.")

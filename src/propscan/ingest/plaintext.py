@@ -19,13 +19,14 @@ __all__ = ["TextLayout", "parse_layout", "fold_accents", "parse_date"]
 
 _HEADER = re.compile(
     r"^[ \t]*(?:(?P<date>\d{1,2}[./-]\d{1,2}[./-]\d{4}|\d{4}-\d{2}-\d{2})[ \t]*)?"
-    r"(?:(?:Author|By)[ \t]*:?[ \t]*(?P<author>[^\n]+?))?[ \t]*$",
+    r"(?:(?:Authors?[ \t]*:|By[ \t]*:?)[ \t]*(?P<author>[A-ZÀ-Þ][^\n]{0,100}?))?[ \t]*$",
     re.IGNORECASE,
 )
 # "... for the online magazine “New Eastern Outlook”": a quoted name after "for" in the bio.
 _OUTLET_IN_BIO = re.compile(r"\b(?:for|at|with)\b[^“\"«\n]{0,60}[“\"«]([^”\"»\n]{2,80})[”\"»]",
                             re.IGNORECASE)
 _MAX_TITLE_CHARS = 250
+_MAX_SENTENCE_TITLE = 80
 
 
 @dataclass
@@ -87,8 +88,8 @@ def parse_layout(text: str, *, hint: str | None = None) -> TextLayout:
         if header["date"]:
             layout.published = parse_date(header["date"])
         if header["author"]:
-            layout.authors = [a.strip() for a in re.split(r",| and ", header["author"])
-                              if a.strip()]
+            layout.authors = [a.strip(" -–—|") for a in re.split(r",| and ", header["author"])
+                              if a.strip(" -–—|")]
         rest = lines[1:]
     if len(rest) >= 2 and _looks_like_title(text, rest[0], rest[1]):
         layout.title = text[rest[0][0]:rest[0][1]].strip()
@@ -110,8 +111,11 @@ def _looks_like_title(text: str, line: tuple[int, int], following: tuple[int, in
     s, e = line
     candidate = text[s:e].strip()
     blank_after = text[e:following[0]].count("\n") >= 2
-    return blank_after and 0 < len(candidate) <= _MAX_TITLE_CHARS and not candidate.endswith(
-        (",", ";", ":"))
+    if not blank_after or not 0 < len(candidate) <= _MAX_TITLE_CHARS:
+        return False
+    # A long line ending like a sentence is the first paragraph of a headerless text.
+    return not candidate.endswith((",", ";", ":")) and not (
+        candidate.endswith((".", "!", "?", "\"", "”")) and len(candidate) > _MAX_SENTENCE_TITLE)
 
 
 def _is_one_sentence_a_line(text: str, lines: list[tuple[int, int]]) -> bool:
