@@ -13,5 +13,4 @@ def main() -> None:
 
 
 # Command modules register themselves on `app` when imported.
-from propscan.cli import analyze  # noqa: E402,F401
-from propscan.cli import serve  # noqa: E402,F401
+from propscan.cli import analyze, batch, evaluate, ptc, serve  # noqa: E402,F401

@@ -1,0 +1,270 @@
+"""Where batch results go: a DuckDB database (default) or a directory of Parquet files.
+
+One writer, the client process, owns the store. Each chunk of results is written atomically
+(one DuckDB transaction; for Parquet, files renamed into place), so a run killed at any moment
+and run again ends with every record stored exactly once: ids already stored are skipped.
+
+Schema (the same columns in both stores)::
+
+    articles(id VARCHAR PRIMARY KEY,   -- URL, else the record's id, else "sha256:<32 hex>"
+             run_id INTEGER, source VARCHAR, url VARCHAR, title VARCHAR, authors VARCHAR[],
+             published DATE, outlet VARCHAR, language VARCHAR, input_format VARCHAR,
+             n_words INTEGER, n_spans INTEGER, scores JSON,
+             status VARCHAR,            -- 'ok' or 'error'
+             error VARCHAR)             -- why the record failed (NULL when ok)
+    spans(article_id VARCHAR, start INTEGER, "end" INTEGER, technique VARCHAR,
+          confidence DOUBLE, text VARCHAR)   -- offsets into the article's input text
+    runs(run_id INTEGER PRIMARY KEY, model_name VARCHAR, model_version VARCHAR,
+         started TIMESTAMP, finished TIMESTAMP,   -- finished is NULL for an interrupted run
+         n_ok INTEGER, n_failed INTEGER, n_skipped INTEGER, inputs VARCHAR)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from propscan.batch.engines import Result
+from propscan.errors import ConfigError, InputNotFound
+
+__all__ = ["DuckDBStore", "ParquetStore", "open_store", "ARTICLE_SCHEMA", "SPAN_SCHEMA"]
+
+ARTICLE_SCHEMA = pa.schema([
+    ("id", pa.string()), ("run_id", pa.int32()), ("source", pa.string()), ("url", pa.string()),
+    ("title", pa.string()), ("authors", pa.list_(pa.string())), ("published", pa.date32()),
+    ("outlet", pa.string()), ("language", pa.string()), ("input_format", pa.string()),
+    ("n_words", pa.int32()), ("n_spans", pa.int32()), ("scores", pa.string()),
+    ("status", pa.string()), ("error", pa.string()),
+])
+SPAN_SCHEMA = pa.schema([
+    ("article_id", pa.string()), ("start", pa.int32()), ("end", pa.int32()),
+    ("technique", pa.string()), ("confidence", pa.float64()), ("text", pa.string()),
+])
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS articles (
+    id VARCHAR PRIMARY KEY, run_id INTEGER, source VARCHAR, url VARCHAR, title VARCHAR,
+    authors VARCHAR[], published DATE, outlet VARCHAR, language VARCHAR, input_format VARCHAR,
+    n_words INTEGER, n_spans INTEGER, scores JSON, status VARCHAR NOT NULL, error VARCHAR);
+CREATE TABLE IF NOT EXISTS spans (
+    article_id VARCHAR NOT NULL, start INTEGER, "end" INTEGER, technique VARCHAR,
+    confidence DOUBLE, text VARCHAR);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY, model_name VARCHAR, model_version VARCHAR,
+    started TIMESTAMP, finished TIMESTAMP, n_ok INTEGER, n_failed INTEGER, n_skipped INTEGER,
+    inputs VARCHAR);
+"""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _model_fields(model_info: dict[str, Any]) -> tuple[str, str]:
+    return str(model_info.get("name") or "none"), str(model_info.get("version") or "")
+
+
+def results_to_arrow(results: list[Result], run_id: int) -> tuple[pa.Table, pa.Table]:
+    """The articles and spans rows of a chunk of results, as Arrow tables."""
+    articles = pa.Table.from_pylist([{
+        "id": r.id, "run_id": run_id, "source": r.source, "url": r.url, "title": r.title,
+        "authors": r.authors, "published": date.fromisoformat(r.published) if r.published else None,
+        "outlet": r.outlet, "language": r.language, "input_format": r.input_format,
+        "n_words": r.n_words, "n_spans": len(r.spans),
+        "scores": json.dumps(r.scores, default=str) if r.status == "ok" else None,
+        "status": r.status, "error": r.error,
+    } for r in results], schema=ARTICLE_SCHEMA)
+    spans = pa.Table.from_pylist([
+        {"article_id": r.id, "start": s[0], "end": s[1], "technique": s[2],
+         "confidence": s[3], "text": s[4]}
+        for r in results for s in r.spans], schema=SPAN_SCHEMA)
+    return articles, spans
+
+
+class DuckDBStore:
+    """Batch results in one DuckDB file (see the module docstring for the schema)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.con_: Any = None
+
+    def open(self) -> DuckDBStore:
+        import duckdb
+
+        try:
+            self.con_ = duckdb.connect(str(self.path))
+        except duckdb.IOException as err:
+            raise ConfigError(f"cannot open database {self.path}: {err}") from None
+        self.con_.execute(_DDL)
+        return self
+
+    def close(self) -> None:
+        if self.con_ is not None:
+            self.con_.close()
+            self.con_ = None
+
+    def __enter__(self) -> DuckDBStore:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def known_ids(self) -> set[str]:
+        """Ids already stored (ok or failed): a re-run skips them."""
+        return {row[0] for row in self.con_.execute("SELECT id FROM articles").fetchall()}
+
+    def start_run(self, inputs: list[str]) -> int:
+        run_id = self.con_.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()[0]
+        self.con_.execute(
+            "INSERT INTO runs (run_id, model_name, model_version, started, inputs) "
+            "VALUES (?, 'none', '', ?, ?)", [run_id, _now(), json.dumps(inputs)])
+        return int(run_id)
+
+    def set_model(self, run_id: int, model_info: dict[str, Any]) -> None:
+        """Record the model that produced the run's results ('none' without detection)."""
+        name, version = _model_fields(model_info)
+        self.con_.execute("UPDATE runs SET model_name = ?, model_version = ? WHERE run_id = ?",
+                          [name, version, run_id])
+
+    def write(self, results: list[Result], run_id: int) -> None:
+        """Store a chunk of results in one transaction: all of it, or none of it."""
+        articles, spans = results_to_arrow(results, run_id)
+        con = self.con_
+        con.register("new_articles", articles)
+        con.register("new_spans", spans)
+        try:
+            con.execute("BEGIN TRANSACTION")
+            # Spans first, only for ids not stored yet, so a duplicate id can never double them.
+            con.execute('INSERT INTO spans SELECT * FROM new_spans '
+                        'WHERE article_id NOT IN (SELECT id FROM articles)')
+            con.execute("INSERT OR IGNORE INTO articles "
+                        "SELECT * REPLACE (scores::JSON AS scores) FROM new_articles")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.unregister("new_articles")
+            con.unregister("new_spans")
+
+    def finish_run(self, run_id: int, n_ok: int, n_failed: int, n_skipped: int) -> None:
+        self.con_.execute(
+            "UPDATE runs SET finished = ?, n_ok = ?, n_failed = ?, n_skipped = ? "
+            "WHERE run_id = ?", [_now(), n_ok, n_failed, n_skipped, run_id])
+
+
+class ParquetStore:
+    """Batch results as Parquet parts in ``DIR/articles/``, ``DIR/spans/`` and ``DIR/runs/``.
+
+    A chunk is committed when its articles part is renamed into place; a spans part without
+    its articles part (a run killed between the two) is removed on open.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._part = 0
+
+    def open(self) -> ParquetStore:
+        for sub in ("articles", "spans", "runs"):
+            (self.path / sub).mkdir(parents=True, exist_ok=True)
+        committed = {p.name for p in (self.path / "articles").glob("*.parquet")}
+        for orphan in (self.path / "spans").glob("*"):
+            if orphan.name not in committed:
+                orphan.unlink()
+        for tmp in (self.path / "articles").glob("*.tmp"):
+            tmp.unlink()
+        return self
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> ParquetStore:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def known_ids(self) -> set[str]:
+        import pyarrow.parquet as pq
+
+        ids: set[str] = set()
+        for part in (self.path / "articles").glob("*.parquet"):
+            ids.update(pq.read_table(part, columns=["id"]).column("id").to_pylist())
+        return ids
+
+    def start_run(self, inputs: list[str]) -> int:
+        run_id = 1 + max((int(p.stem.split("-")[1]) for p in (self.path / "runs").glob("run-*")),
+                         default=0)
+        self._run = {"run_id": run_id, "model_name": "none", "model_version": "",
+                     "started": _now().isoformat(), "finished": None, "inputs": inputs}
+        self._write_run()
+        return run_id
+
+    def set_model(self, run_id: int, model_info: dict[str, Any]) -> None:
+        self._run["model_name"], self._run["model_version"] = _model_fields(model_info)
+        self._write_run()
+
+    def write(self, results: list[Result], run_id: int) -> None:
+        import pyarrow.parquet as pq
+
+        articles, spans = results_to_arrow(results, run_id)
+        self._part += 1
+        name = f"run{run_id:04d}-{self._part:06d}.parquet"
+        for table, sub in ((spans, "spans"), (articles, "articles")):
+            tmp = self.path / sub / (name + ".tmp")
+            pq.write_table(table, tmp)
+            os.replace(tmp, self.path / sub / name)
+
+    def finish_run(self, run_id: int, n_ok: int, n_failed: int, n_skipped: int) -> None:
+        self._run.update(finished=_now().isoformat(), n_ok=n_ok, n_failed=n_failed,
+                         n_skipped=n_skipped)
+        self._write_run()
+
+    def _write_run(self) -> None:
+        target = self.path / "runs" / f"run-{self._run['run_id']:04d}.json"
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._run, indent=2))
+        os.replace(tmp, target)
+
+
+def open_store(db: str | Path | None = None, parquet: str | Path | None = None
+               ) -> DuckDBStore | ParquetStore:
+    """The store a batch writes to: exactly one of a DuckDB file or a Parquet directory."""
+    if (db is None) == (parquet is None):
+        raise ConfigError("give exactly one of --db FILE or --parquet DIR")
+    if db is not None:
+        return DuckDBStore(db).open()
+    return ParquetStore(parquet).open()
+
+
+def connect_readonly(path: str | Path) -> Any:
+    """A DuckDB connection to a batch database, or to a Parquet directory as views."""
+    import duckdb
+
+    path = Path(path)
+    if path.is_dir():
+        con = duckdb.connect()
+        for table in ("articles", "spans"):
+            files = sorted((path / table).glob("*.parquet"))
+            if not files:
+                raise InputNotFound(f"{path}: not a propscan Parquet directory (no {table})")
+            # DDL takes no parameters: quote the file names as SQL string literals
+            listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listed}])")
+        return con
+    if not path.is_file():
+        raise InputNotFound(f"{path}: no such database")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as err:
+        raise ConfigError(f"cannot open database {path}: {err}") from None
+    tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+    if not {"articles", "spans"} <= tables:
+        con.close()
+        raise InputNotFound(f"{path}: not a propscan batch database (no articles/spans tables)")
+    return con

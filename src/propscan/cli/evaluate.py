@@ -1,0 +1,64 @@
+"""`propscan evaluate`: SI and TC scores of a model on PTC-formatted data."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from propscan.cli.app import app, handle_errors
+from propscan.errors import ConfigError
+
+
+@app.command()
+@handle_errors
+def evaluate(
+    data: Annotated[Path, typer.Option(help="PTC directory (train-articles/ and "
+                                            "train-task-flc-tc.labels).")],
+    folds: Annotated[int, typer.Option(help="N>1: N-fold cross-validation by article, "
+                                            "training a model per fold (needs the train "
+                                            "extra; slow on CPU).")] = 1,
+    all_articles: Annotated[bool, typer.Option("--all", help="Score every article, not just "
+                                               "the model's held-out ones (optimistic).")] = False,
+    model_dir: Annotated[Path | None, typer.Option(help="Model directory.")] = None,
+    runs_dir: Annotated[Path, typer.Option(help="Where --folds writes its models and logs.")
+                        ] = Path("propscan-cv"),
+    threads: Annotated[int | None, typer.Option(help="Inference threads.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")
+                       ] = False,
+) -> None:
+    """Print SI precision/recall/F1, TC micro-F1 and per-technique F1."""
+    from propscan.detect import Detector
+    from propscan.evaluate import evaluate as run_evaluate
+
+    if folds < 1:
+        raise ConfigError(f"--folds must be at least 1, got {folds}")
+    if folds > 1:
+        try:
+            from propscan.train.trainer import cross_validate
+        except ImportError:
+            raise ConfigError("--folds needs the training extra: pip install "
+                              "'propscan[train]'") from None
+        result = cross_validate(data, runs_dir / f"cv{folds}", folds=folds,
+                                threads=threads or 2)
+        print(json.dumps(result, indent=1))
+        return
+    detector = Detector(model_dir, threads=threads).load()
+    ids = None if all_articles else detector.metrics.get("test_ids")
+    if ids is None and not all_articles:
+        print("note: the model records no held-out ids; scoring every article", file=sys.stderr)
+    result = run_evaluate(data, detector, ids=ids)
+    if as_json:
+        print(json.dumps(result, indent=1))
+        return
+    si, tc = result["si"], result["tc"]
+    scope = "all articles" if ids is None else "held-out articles"
+    print(f"{result['articles']} {scope}")
+    print(f"SI  precision {si['precision']:.4f}  recall {si['recall']:.4f}  F1 {si['f1']:.4f}  "
+          f"({si['n_pred']} predicted, {si['n_gold']} gold fragments)")
+    print(f"TC  micro-F1 {tc['micro_f1']:.4f}  ({tc['n_gold']} gold rows)")
+    for tech, row in sorted(tc["per_technique"].items(), key=lambda kv: -kv[1]["support"]):
+        print(f"    {tech:<38} F1 {row['f1']:.3f}  (support {row['support']})")

@@ -1,0 +1,89 @@
+"""`propscan ptc spans|techniques`: predictions in the SemEval-2020 Task 11 file formats."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from propscan.cli.app import app, handle_errors
+from propscan.errors import ConfigError, InvalidRecord
+
+ptc_app = typer.Typer(help="Predict in the PTC / SemEval-2020 Task 11 formats (raw offsets).",
+                      no_args_is_help=True)
+app.add_typer(ptc_app, name="ptc")
+
+ModelDir = Annotated[Path | None, typer.Option(help="Model directory (default: bundled).")]
+Threads = Annotated[int | None, typer.Option(help="Inference threads.")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Output file (default: "
+                                                                    "stdout).")]
+
+
+def _detector(model_dir: Path | None, threads: int | None, threshold: float | None = None):
+    from propscan.detect import Detector
+
+    if threads is not None and threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {threads}")
+    return Detector(model_dir, threads=threads, threshold=threshold).load()
+
+
+def _write(lines: list[str], output: Path | None) -> None:
+    text = "".join(line + "\n" for line in lines)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {len(lines)} rows to {output}", file=sys.stderr)
+
+
+@ptc_app.command("spans")
+@handle_errors
+def spans(
+    articles_dir: Annotated[Path, typer.Argument(help="Directory of articleNNN.txt files.")],
+    output: Output = None,
+    model_dir: ModelDir = None,
+    threads: Threads = None,
+    threshold: Annotated[float | None, typer.Option(help="p(inside) threshold (default: the "
+                                                         "model's).")] = None,
+) -> None:
+    """Span identification: write id<TAB>start<TAB>end rows, offsets into the raw files."""
+    from propscan.evaluate.ptc import read_articles
+
+    texts = read_articles(articles_dir)
+    detector = _detector(model_dir, threads, threshold)
+    ids = sorted(texts)
+    found = detector.detect_texts([texts[i] for i in ids])
+    _write([f"{aid}\t{s}\t{e}" for aid, frags in zip(ids, found, strict=True)
+            for s, e, *_ in frags], output)
+
+
+@ptc_app.command("techniques")
+@handle_errors
+def techniques(
+    articles_dir: Annotated[Path, typer.Argument(help="Directory of articleNNN.txt files.")],
+    spans_path: Annotated[Path, typer.Option("--spans", help="Template: id<TAB>?<TAB>start"
+                                                             "<TAB>end or id<TAB>start<TAB>end.")],
+    output: Output = None,
+    model_dir: ModelDir = None,
+    threads: Threads = None,
+) -> None:
+    """Technique classification: one id<TAB>technique<TAB>start<TAB>end row per template row."""
+    from propscan.evaluate.ptc import read_articles, read_span_template
+
+    texts = read_articles(articles_dir)
+    rows = read_span_template(spans_path)
+    for aid, _, _ in rows:
+        if aid not in texts:
+            raise InvalidRecord(f"{spans_path}: article {aid} is not in {articles_dir}")
+    detector = _detector(model_dir, threads)
+    needed = sorted({aid for aid, _, _ in rows})
+    scores = dict(zip(needed, detector.predict([texts[i] for i in needed]), strict=True))
+    labels: dict[int, str] = {}
+    for aid in needed:
+        idx = [i for i, row in enumerate(rows) if row[0] == aid]
+        found = detector.classify(texts[aid], [(rows[i][1], rows[i][2]) for i in idx],
+                                  scores=scores[aid])
+        labels.update(zip(idx, found, strict=True))
+    _write([f"{aid}\t{labels[i]}\t{s}\t{e}" for i, (aid, s, e) in enumerate(rows)], output)

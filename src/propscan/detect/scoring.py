@@ -1,0 +1,92 @@
+"""Article-level figures from detected spans, with percentiles against reference corpora.
+
+Two reference files in ``stats/`` hold quantiles of the same figures over (a) the PTC training
+articles and (b) 400 unlabelled news articles; ``scripts/make_stats.py`` makes them. The first is
+propaganda-rich, the second ordinary news, so together they place an article on a scale.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from propscan.doc import Article
+from propscan.techniques import TECHNIQUE_NAMES
+
+__all__ = ["score_article", "article_figures", "STATS_DIR", "REFERENCES"]
+
+STATS_DIR = Path(__file__).parent / "stats"
+#: reference name -> stats file name
+REFERENCES = {"ptc_train": "ptc_train.json", "unlabeled_news": "unlabeled_news.json"}
+_WORD = re.compile(r"\w+")
+
+
+def _body_bounds(article: Article) -> tuple[int, int]:
+    if article.body_end > article.body_start:
+        return article.body_start, article.body_end
+    return 0, len(article.text)  # hand-built article without layout: the whole text
+
+
+def article_figures(article: Article) -> dict[str, dict[str, float]]:
+    """Spans per 1,000 words and share of body characters covered, overall and per technique."""
+    body_start, body_end = _body_bounds(article)
+    words = len(_WORD.findall(article.clean_text or article.text[body_start:body_end]))
+    body_len = max(1, body_end - body_start)
+
+    def figures(spans: list) -> dict[str, float]:
+        covered = 0
+        last = body_start
+        for s in sorted(spans, key=lambda sp: sp.start):  # union of spans clipped to the body
+            start, end = max(s.start, last), min(s.end, body_end)
+            if end > start:
+                covered += end - start
+                last = end
+        return {"spans": len(spans),
+                "per_1000_words": round(1000 * len(spans) / words, 3) if words else 0.0,
+                "coverage": round(covered / body_len, 4)}
+
+    out = {"overall": figures(article.spans)}
+    for name in TECHNIQUE_NAMES:
+        out[name] = figures([s for s in article.spans if s.technique == name])
+    out["overall"]["words"] = words
+    return out
+
+
+@cache
+def _reference(name: str) -> dict[str, Any] | None:
+    path = STATS_DIR / REFERENCES[name]
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
+def _percentile(quantiles: list[float], value: float) -> float:
+    """Share (0-100) of reference articles with a figure at or below ``value``."""
+    if not quantiles:
+        return 0.0
+    below = bisect.bisect_right(quantiles, value)
+    return round(100.0 * below / len(quantiles), 1)
+
+
+def score_article(article: Article) -> dict[str, Any]:
+    """The article-level scores stored in ``Article.scores`` (JSON-ready)."""
+    figures = article_figures(article)
+    percentiles: dict[str, Any] = {}
+    for ref in REFERENCES:
+        data = _reference(ref)
+        if data is None:
+            continue
+        percentiles[ref] = {
+            key: {metric: _percentile(data["quantiles"][key][metric], figures[key][metric])
+                  for metric in ("per_1000_words", "coverage")}
+            for key in figures if key in data["quantiles"]
+        }
+    return {
+        "overall": figures["overall"],
+        "techniques": {k: v for k, v in figures.items() if k != "overall" and v["spans"]},
+        "percentiles": percentiles,
+    }

@@ -1,0 +1,58 @@
+"""Tokenisation into overlapping windows, shared by training and inference.
+
+Both sides must cut text the same way, or the model sees different contexts at inference than
+it learnt from; so this module depends only on ``tokenizers`` and numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Window", "load_tokenizer", "tokenize", "make_windows", "WINDOW_TOKENS", "WINDOW_STRIDE"]
+
+WINDOW_TOKENS = 256  # model input length including [CLS] and [SEP]
+WINDOW_STRIDE = 192  # content tokens between window starts (overlap gives context at edges)
+
+
+@dataclass
+class Window:
+    input_ids: np.ndarray  # (T,) int64 with [CLS] ... [SEP]
+    first_token: int  # index into the article's token list of the window's first content token
+    n_content: int  # content tokens (excludes [CLS]/[SEP])
+
+
+def load_tokenizer(path):
+    """The ``tokenizers`` tokenizer with truncation and padding off (we window ourselves)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def tokenize(tokenizer, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids and (start, end) char offsets of ``text``, without special tokens."""
+    enc = tokenizer.encode(text, add_special_tokens=False)
+    ids = np.asarray(enc.ids, dtype=np.int64)
+    offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
+    return ids, offsets
+
+
+def make_windows(ids: np.ndarray, cls_id: int, sep_id: int, max_tokens: int = WINDOW_TOKENS,
+                 stride: int = WINDOW_STRIDE) -> list[Window]:
+    """Cut a token sequence into windows of at most ``max_tokens`` that cover every token."""
+    content = max_tokens - 2
+    windows: list[Window] = []
+    start = 0
+    n = len(ids)
+    while True:
+        chunk = ids[start:start + content]
+        window_ids = np.concatenate([[cls_id], chunk, [sep_id]]).astype(np.int64)
+        windows.append(Window(window_ids, start, len(chunk)))
+        if start + content >= n:
+            break
+        start += stride
+    return windows

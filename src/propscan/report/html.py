@@ -1,0 +1,335 @@
+"""The HTML report: one self-contained page per article, shared by the CLI and the web app.
+
+The body is split into segments at every span boundary; each segment is wrapped in one nested
+element per span that covers it (outermost = longest span), so overlapping and nested fragments
+show as stacked underlines in their technique colours. All text is escaped; the only script and
+style are constant inline blocks allowed by a Content-Security-Policy of their sha256 hashes, and
+the data they read sits in inert ``application/json`` blocks.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from html import escape
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+from propscan.doc import Article, Span, _span_order
+from propscan.techniques import TECHNIQUES
+
+__all__ = ["render_article", "render_report", "RenderedReport", "report_assets",
+           "csp_hash", "segment_spans"]
+
+#: Colour and label for a technique name that is not one of the 14 (e.g. from an older model).
+_UNKNOWN_COLOUR = "#d0d0d0"
+_MAX_LEVEL = 5  # deepest stacked-underline class in report.css
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """A rendered page and the CSP source hashes its inline blocks need."""
+
+    html: str
+    script_hash: str  # "'sha256-...'"
+    style_hash: str
+
+
+def csp_hash(content: str) -> str:
+    """The CSP source expression that allows exactly this inline block."""
+    digest = hashlib.sha256(content.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+def _css_class(index: int) -> str:
+    return f"t{index}"
+
+
+_TECHNIQUE_INDEX = {t.name: i for i, t in enumerate(TECHNIQUES)}
+
+
+@lru_cache(maxsize=1)
+def report_assets() -> tuple[str, str]:
+    """The report's CSS (with one colour rule per technique) and JS, read once from assets/."""
+    folder = resources.files("propscan.report") / "assets"
+    css = (folder / "report.css").read_text(encoding="utf-8")
+    js = (folder / "report.js").read_text(encoding="utf-8")
+    rules = [f".{_css_class(i)} {{ --c: {t.colour}; }}" for i, t in enumerate(TECHNIQUES)]
+    rules.append(f".tx {{ --c: {_UNKNOWN_COLOUR}; }}")
+    # Legend filter: hiding a technique removes its colour, keeps the text.
+    hide = ", ".join(f".hide-{c} .{c}" for c in [_css_class(i) for i in range(len(TECHNIQUES))]
+                     + ["tx"])
+    rules.append(f"{hide} {{ border-bottom-color: transparent; background: transparent; }}")
+    return css + "\n" + "\n".join(rules) + "\n", js
+
+
+def _technique_view(name: str) -> tuple[str, str, str]:
+    """(css class, label, definition) for a technique name, tolerating unknown names."""
+    index = _TECHNIQUE_INDEX.get(name)
+    if index is None:
+        return "tx", name, "A technique this version of propscan does not describe."
+    t = TECHNIQUES[index]
+    return _css_class(index), t.label, t.definition
+
+
+def segment_spans(spans: list[Span], start: int, end: int) -> list[tuple[int, int, list[int]]]:
+    """Split ``[start, end)`` at every span boundary.
+
+    Returns ``(seg_start, seg_end, covering)`` triples in order, where ``covering`` lists the
+    indexes (into ``spans``) of the spans that cover the whole segment, longest first.
+    Zero-length spans and the parts of spans outside ``[start, end)`` are ignored.
+    """
+    clipped = [(max(s.start, start), min(s.end, end)) for s in spans]
+    bounds = {start, end}
+    for cs, ce in clipped:
+        if cs < ce:
+            bounds.update((cs, ce))
+    points = sorted(bounds)
+    opening: dict[int, list[int]] = {}
+    closing: dict[int, list[int]] = {}
+    for i, (cs, ce) in enumerate(clipped):
+        if cs < ce:
+            opening.setdefault(cs, []).append(i)
+            closing.setdefault(ce, []).append(i)
+    active: set[int] = set()
+    segments = []
+    for a, b in zip(points, points[1:], strict=False):
+        active.difference_update(closing.get(a, ()))
+        active.update(opening.get(a, ()))
+        covering = sorted(active, key=lambda i: (-(spans[i].end - spans[i].start),
+                                                 spans[i].start, spans[i].technique, i))
+        segments.append((a, b, covering))
+    return segments
+
+
+def _render_body(article: Article, spans: list[Span]) -> str:
+    start = max(0, min(article.body_start, len(article.text)))
+    end = article.body_end if article.body_end > start else len(article.text)
+    end = min(end, len(article.text))
+    views = [_technique_view(s.technique) for s in spans]
+    out: list[str] = []
+    for a, b, covering in segment_spans(spans, start, end):
+        text = escape(article.text[a:b], quote=False)
+        if not covering:
+            out.append(text)
+            continue
+        depth = len(covering)
+        ids = " ".join(str(i) for i in covering)
+        # The outermost element is the focusable fragment; inner ones only draw underlines.
+        parts = []
+        for level_from_top, i in enumerate(covering):
+            level = min(depth - 1 - level_from_top, _MAX_LEVEL)
+            cls = f"{views[i][0]} l{level}" + (" in" if level_from_top == depth - 1 else "")
+            if level_from_top == 0:
+                parts.append(f'<mark class="frag {cls}" tabindex="0" data-spans="{ids}" '
+                             'aria-describedby="tip">')
+            else:
+                parts.append(f'<span class="u {cls}">')
+        out.append("".join(parts) + text + "</span>" * (depth - 1) + "</mark>")
+    return "".join(out)
+
+
+def _safe_url(url: str | None) -> str | None:
+    """The URL if it is a plain http(s) link, else None (no javascript:/data: hrefs)."""
+    if not url:
+        return None
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return None
+    return url.strip() if scheme in ("http", "https") else None
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{_readable(k)}: {_format_value(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(_format_value(v) for v in value) or "none"
+    return str(value)
+
+
+def _readable(key: Any) -> str:
+    return str(key).replace("_", " ").replace("per 1000", "per 1,000")
+
+
+def _figures(values: dict[str, Any]) -> str:
+    rows = "".join(f"<dt>{escape(_readable(k))}</dt><dd>{escape(_format_value(v))}</dd>"
+                   for k, v in values.items())
+    return f'<dl class="scores">{rows}</dl>'
+
+
+def _technique_table(per_technique: dict[str, Any]) -> str:
+    """Per-technique figures (a dict of dicts with the same keys) as a table."""
+    columns: list[str] = []
+    for figures in per_technique.values():
+        for key in figures:
+            if key not in columns:
+                columns.append(key)
+    head = "".join(f'<th scope="col">{escape(_readable(c))}</th>' for c in columns)
+    rows = []
+    for name, figures in per_technique.items():
+        cls, label, _ = _technique_view(name)
+        cells = "".join(f"<td>{escape(_format_value(figures.get(c, '')))}</td>"
+                        for c in columns)
+        rows.append(f'<tr><th scope="row"><span class="swatch {cls}"></span>{escape(label)}'
+                    f"</th>{cells}</tr>")
+    return (f'<table class="findings"><thead><tr><th scope="col">Technique</th>{head}</tr>'
+            f'</thead><tbody>{"".join(rows)}</tbody></table>')
+
+
+def _render_scores(scores: dict[str, Any]) -> str:
+    """Article-level figures: flat values as a list, per-technique figures as a table."""
+    if not scores:
+        return "<p>No article-level figures (detection was not run).</p>"
+    flat = {k: v for k, v in scores.items() if not isinstance(v, dict)}
+    parts = [_figures(flat)] if flat else []
+    for key, value in scores.items():
+        if not isinstance(value, dict) or not value:
+            continue
+        if all(isinstance(v, dict) for v in value.values()):
+            parts.append(f"<h3>{escape(_readable(key))}</h3>{_technique_table(value)}")
+        else:
+            parts.append(f"<h3>{escape(_readable(key))}</h3>{_figures(value)}")
+    return "".join(parts)
+
+
+def _tip_reason(reason: str, label: str, definition: str) -> str:
+    """The reason without a leading "Label: definition" that the tooltip already shows."""
+    for prefix in (f"{label}: {definition}", f"{label}:"):
+        if reason.startswith(prefix):
+            return reason[len(prefix):].strip()
+    return reason
+
+
+def _json_block(value: Any) -> str:
+    """JSON that is safe inside a <script> element (no '</script>', no '<!--')."""
+    text = json.dumps(value, ensure_ascii=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _download_name(article: Article) -> str:
+    base = article.id or (article.meta.title or "propscan")
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-")[:60] or "propscan"
+    return f"{slug}.json"
+
+
+def render_report(article: Article, *, home_url: str | None = None) -> RenderedReport:
+    """Render the report page and return it with the CSP hashes of its inline blocks.
+
+    ``home_url`` adds a "New analysis" link (the web app uses it).
+    """
+    css, js = report_assets()
+    spans = sorted(article.spans, key=_span_order)  # same order as Article.to_dict()["spans"]
+    views = [_technique_view(s.technique) for s in spans]
+    meta = article.meta
+
+    title = meta.title or "Untitled article"
+    byline = []
+    if meta.authors:
+        byline.append("By " + ", ".join(meta.authors))
+    if meta.published:
+        byline.append(meta.published.isoformat())
+    if meta.outlet:
+        byline.append(meta.outlet)
+    header = [f"<h1>{escape(title)}</h1>"]
+    if byline:
+        header.append(f'<p class="byline">{escape(" · ".join(byline))}</p>')
+    url = _safe_url(meta.url)
+    if url:
+        header.append(f'<p class="url"><a href="{escape(url)}" rel="noopener noreferrer '
+                      f'nofollow">{escape(url)}</a></p>')
+    elif meta.url:
+        header.append(f'<p class="url">{escape(meta.url)}</p>')
+    if meta.language:
+        header.append(f"<p>Language: {escape(meta.language)}</p>")
+
+    counts: dict[str, int] = {}
+    for s in spans:
+        counts[s.technique] = counts.get(s.technique, 0) + 1
+    order = {t.name: i for i, t in enumerate(TECHNIQUES)}
+    legend_items = []
+    for name in sorted(counts, key=lambda n: (order.get(n, len(order)), n)):
+        cls, label, definition = _technique_view(name)
+        legend_items.append(
+            f'<li><button type="button" class="{cls}" data-cls="{cls}" aria-pressed="true" '
+            f'title="{escape(definition)}">{escape(label)} '
+            f'<span class="count">{counts[name]}</span></button></li>')
+    legend = (f'<ul class="legend" aria-label="Techniques found (press to show or hide)">'
+              f'{"".join(legend_items)}</ul>' if legend_items
+              else "<p>No propaganda techniques were found.</p>")
+
+    rows = []
+    for s, (cls, label, _definition) in zip(spans, views, strict=True):
+        rows.append(f'<tr><td><span class="swatch {cls}"></span>{escape(label)}</td>'
+                    f"<td>{escape(s.text)}</td><td>{s.confidence:.0%}</td>"
+                    f"<td>{escape(s.reason)}</td></tr>")
+    findings = (
+        '<table class="findings"><thead><tr><th scope="col">Technique</th>'
+        '<th scope="col">Fragment</th><th scope="col">Confidence</th><th scope="col">Reason</th>'
+        f'</tr></thead><tbody>{"".join(rows)}</tbody></table>' if rows else "")
+
+    warnings = ""
+    if article.warnings:
+        warnings = ('<ul class="warnings">'
+                    + "".join(f"<li>{escape(w)}</li>" for w in article.warnings) + "</ul>")
+
+    tip_data = {"spans": [
+        {"label": label, "definition": definition, "cls": cls,
+         "confidence": f"{s.confidence:.0%}",
+         "reason": _tip_reason(s.reason, label, definition)}
+        for s, (cls, label, definition) in zip(spans, views, strict=True)]}
+
+    script_hash, style_hash = csp_hash(js), csp_hash(css)
+    csp = (f"default-src 'none'; style-src {style_hash}; script-src {script_hash}; "
+           "img-src data:; base-uri 'none'; form-action 'none'")
+    nav = []
+    if home_url:
+        nav.append(f'<a href="{escape(home_url)}">New analysis</a>')
+    nav.append(f'<button type="button" id="download-json" '
+               f'data-filename="{escape(_download_name(article))}">Download JSON</button>')
+
+    page = f"""<!DOCTYPE html>
+<html lang="{escape(meta.language or 'en')}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{escape(csp)}">
+<meta name="referrer" content="no-referrer">
+<title>propscan: {escape(title)}</title>
+<style>{css}</style>
+</head>
+<body>
+<main>
+<nav class="top">{"".join(nav)}</nav>
+<header class="meta">{"".join(header)}</header>
+{warnings}
+<section aria-labelledby="h-legend"><h2 id="h-legend">Techniques ({len(spans)} fragments)</h2>
+{legend}</section>
+<section aria-labelledby="h-text"><h2 id="h-text">Text</h2>
+<div class="body">{_render_body(article, spans)}</div></section>
+<section aria-labelledby="h-scores"><h2 id="h-scores">Article figures</h2>
+{_render_scores(article.scores)}</section>
+<section aria-labelledby="h-findings"><h2 id="h-findings">Findings</h2>
+{findings or "<p>None.</p>"}</section>
+</main>
+<div id="tip" role="tooltip" hidden></div>
+<script type="application/json" id="propscan-data">{_json_block(tip_data)}</script>
+<script type="application/json" id="propscan-json">{_json_block(article.to_dict())}</script>
+<script>{js}</script>
+</body>
+</html>
+"""
+    return RenderedReport(page, script_hash, style_hash)
+
+
+def render_article(article: Article) -> str:
+    """The self-contained HTML report of one analysed article (inline CSS/JS, works offline)."""
+    return render_report(article).html

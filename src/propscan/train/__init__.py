@@ -1,0 +1,1 @@
+"""Training (needs ``pip install 'propscan[train]'``): data prep, fine-tuning, ONNX export."""

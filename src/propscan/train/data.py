@@ -1,0 +1,78 @@
+"""PTC data preparation for training: token windows with per-token multi-label targets."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from propscan.detect.windows import make_windows, tokenize
+from propscan.evaluate.ptc import read_articles, read_tc_labels
+from propscan.techniques import TECHNIQUE_NAMES
+
+N_LABELS = 1 + len(TECHNIQUE_NAMES)  # column 0: inside any fragment; 1..14: techniques
+
+
+@dataclass
+class Example:
+    input_ids: np.ndarray  # (T,)
+    labels: np.ndarray  # (T, N_LABELS) float32; [CLS]/[SEP] rows are ignored via mask
+    mask: np.ndarray  # (T,) 1 for content tokens
+
+
+def split_ids(ids: list[str], seed: int = 13, test_share: float = 0.2,
+              dev_share: float = 0.1, fold: tuple[int, int] | None = None,
+              ) -> tuple[list[str], list[str], list[str]]:
+    """Split article ids into fit / dev (threshold choice) / held-out test, by article.
+
+    ``fold=(k, n)`` makes the k-th of n equal parts the test set (cross-validation).
+    """
+    ids = sorted(ids)
+    random.Random(seed).shuffle(ids)
+    if fold is not None:
+        k, n = fold
+        test = ids[k::n]
+        rest = [i for i in ids if i not in set(test)]
+        n_dev = round(len(ids) * dev_share)
+        return sorted(rest[n_dev:]), sorted(rest[:n_dev]), sorted(test)
+    n_test = round(len(ids) * test_share)
+    n_dev = round(len(ids) * dev_share)
+    return sorted(ids[n_test + n_dev:]), sorted(ids[n_test:n_test + n_dev]), sorted(ids[:n_test])
+
+
+def token_labels(offsets: np.ndarray, spans: list[tuple[str, int, int]]) -> np.ndarray:
+    """Per-token targets: a token is inside a fragment when its characters overlap it."""
+    labels = np.zeros((len(offsets), N_LABELS), dtype=np.float32)
+    tech_index = {t: i + 1 for i, t in enumerate(TECHNIQUE_NAMES)}
+    for technique, start, end in spans:
+        inside = (offsets[:, 0] < end) & (offsets[:, 1] > start)
+        labels[inside, 0] = 1.0
+        labels[inside, tech_index[technique]] = 1.0
+    return labels
+
+
+def build_examples(tokenizer, texts: dict[str, str], labels: dict[str, list],
+                   ids: list[str]) -> list[Example]:
+    cls_id = tokenizer.token_to_id("[CLS]")
+    sep_id = tokenizer.token_to_id("[SEP]")
+    examples = []
+    for aid in ids:
+        tok_ids, offsets = tokenize(tokenizer, texts[aid])
+        tl = token_labels(offsets, labels.get(aid, []))
+        for w in make_windows(tok_ids, cls_id, sep_id):
+            lab = np.zeros((len(w.input_ids), N_LABELS), dtype=np.float32)
+            lab[1:1 + w.n_content] = tl[w.first_token:w.first_token + w.n_content]
+            mask = np.zeros(len(w.input_ids), dtype=np.float32)
+            mask[1:1 + w.n_content] = 1.0
+            examples.append(Example(w.input_ids, lab, mask))
+    return examples
+
+
+def load_ptc(data_dir: Path) -> tuple[dict[str, str], dict[str, list]]:
+    texts = read_articles(data_dir / "train-articles")
+    labels: dict[str, list] = {}
+    for aid, technique, start, end in read_tc_labels(data_dir / "train-task-flc-tc.labels"):
+        labels.setdefault(aid, []).append((technique, start, end))
+    return texts, labels

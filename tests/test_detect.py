@@ -1,0 +1,185 @@
+"""The shipped detector: valid spans on a real article, decoding rules, no torch at inference."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from propscan.detect import DEFAULT_MODEL_DIR, Detector
+from propscan.doc import Article
+from propscan.errors import ConfigError, ModelError
+from propscan.offsets import OffsetMap
+from propscan.techniques import TECHNIQUE_NAMES
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "000_5b4fd3b5d3f3f23c.txt"
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    return Detector(threads=2).load()
+
+
+@pytest.fixture(scope="module")
+def example_text() -> str:
+    if not EXAMPLE.exists():
+        pytest.skip("../shared is not beside the checkout")
+    with open(EXAMPLE, encoding="utf-8", newline="") as fh:
+        return fh.read()
+
+
+def test_detect_text_gives_valid_spans_on_a_real_article(detector: Detector,
+                                                         example_text: str) -> None:
+    fragments = detector.detect_text(example_text)
+    assert fragments, "a propagandistic article should yield at least one fragment"
+    for start, end, technique, confidence, reason in fragments:
+        assert 0 <= start < end <= len(example_text)
+        fragment = example_text[start:end]
+        assert fragment == fragment.strip() and any(ch.isalnum() for ch in fragment)
+        assert technique in TECHNIQUE_NAMES
+        assert 0.0 < confidence <= 1.0
+        assert reason and "Cue:" in reason
+
+
+def test_detect_sets_article_spans_whose_text_matches(detector: Detector,
+                                                      example_text: str) -> None:
+    article = Article(text=example_text, clean_text=example_text,
+                      offset_map=OffsetMap.identity(len(example_text)))
+    detector.detect([article])
+    assert article.spans
+    for span in article.spans:
+        assert article.text[span.start:span.end] == span.text
+
+
+def test_predict_scores_every_character(detector: Detector) -> None:
+    text = "They are traitors and cowards.  Everyone knows it!"
+    (scores,) = detector.predict([text])
+    assert scores.shape == (len(text), 1 + len(TECHNIQUE_NAMES))
+    assert np.all((scores >= 0) & (scores <= 1))
+    assert detector.predict([""])[0].shape == (0, 15)
+
+
+def test_classify_labels_every_span(detector: Detector, example_text: str) -> None:
+    spans = [(0, 10), (100, 160)]
+    labels = detector.classify(example_text, spans)
+    assert len(labels) == 2 and all(label in TECHNIQUE_NAMES for label in labels)
+    with pytest.raises(ConfigError):
+        detector.classify(example_text, [(5, len(example_text) + 1)])
+
+
+def test_decode_snaps_to_words_and_merges_small_gaps() -> None:
+    det = Detector(threshold=0.5)
+    text = "The evil regime lies again today."
+    scores = np.zeros((len(text), 15), np.float32)
+    scores[5:9, 0] = 0.9  # "vil " -> grows to "evil"
+    scores[11:15, 0] = 0.9  # "gime": gap of 2 chars merges, grows to "regime"
+    scores[:, 1 + TECHNIQUE_NAMES.index("Loaded_Language")] = 0.7
+    (fragment,) = det.decode(text, scores)
+    start, end, technique, confidence, _ = fragment
+    assert text[start:end] == "evil regime"
+    assert technique == "Loaded_Language"
+    assert 0 < confidence < 1
+
+
+def test_decode_drops_fragments_below_threshold_and_tiny_ones() -> None:
+    det = Detector(threshold=0.5)
+    text = "a . b"
+    scores = np.full((len(text), 15), 0.4, np.float32)
+    assert det.decode(text, scores) == []
+    scores[:, 0] = 0.9
+    assert det.decode(".  ", scores[:3]) == []  # no word characters
+    assert det.decode("ab", scores[:2]) == []  # shorter than min_chars
+
+
+def test_repeated_phrase_is_classified_as_repetition() -> None:
+    det = Detector(threshold=0.5)
+    text = "Make it great again. They said it. Make it great again!"
+    scores = np.zeros((len(text), 15), np.float32)
+    scores[:, 1 + TECHNIQUE_NAMES.index("Slogans")] = 0.8
+    second = text.rindex("Make")
+    labels = det.classify(text, [(second, second + len("Make it great again")), (21, 25)],
+                          scores=scores)
+    assert labels == ["Repetition", "Slogans"]
+
+
+def test_missing_model_files_raise_model_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="model file missing"):
+        Detector(tmp_path).load()
+
+
+def test_threshold_out_of_range_is_a_config_error() -> None:
+    with pytest.raises(ConfigError):
+        Detector(threshold=1.5)
+
+
+def test_shipped_model_is_small_and_described() -> None:
+    total = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir() if p.is_file())
+    assert total <= 40 * 1024 * 1024
+    info = Detector().load().info
+    assert info["name"] and 0 < info["threshold"] < 1
+    assert "si" in info["metrics"] and "tc" in info["metrics"]
+
+
+def test_inference_does_not_import_torch() -> None:
+    code = textwrap.dedent("""
+        import sys
+        import propscan
+        from propscan.detect import Detector
+        det = Detector(threads=1).load()
+        det.detect_text("The corrupt elites want you to be afraid. Wake up, America!")
+        assert "torch" not in sys.modules, "torch was imported"
+        assert "transformers" not in sys.modules, "transformers was imported"
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_score_article_counts_spans_and_coverage() -> None:
+    from propscan.detect.scoring import score_article
+    from propscan.doc import Span
+
+    text = "one two three four five six seven eight nine ten"  # 10 words, 48 chars
+    article = Article(text=text, clean_text=text, offset_map=OffsetMap.identity(len(text)))
+    article.spans = [Span(0, 7, "Doubt", 0.9, text[0:7]),
+                     Span(4, 13, "Slogans", 0.8, text[4:13])]  # overlap [4,7) counted once
+    scores = score_article(article)
+    assert scores["overall"]["spans"] == 2
+    assert scores["overall"]["words"] == 10
+    assert scores["overall"]["per_1000_words"] == pytest.approx(200.0)
+    assert scores["overall"]["coverage"] == pytest.approx(round(13 / len(text), 4))
+    assert set(scores["techniques"]) == {"Doubt", "Slogans"}
+    for ref in scores["percentiles"].values():
+        assert 0.0 <= ref["overall"]["coverage"] <= 100.0
+
+
+def test_phrase_repetition_rule_ignores_single_repeated_words() -> None:
+    det = Detector(threshold=0.5)
+    det.config["repetition_rule"] = "phrase"
+    text = "Traitors everywhere. The traitors won. Stop the steal! We say: stop the steal."
+    scores = np.zeros((len(text), 15), np.float32)
+    scores[:, 1 + TECHNIQUE_NAMES.index("Name_Calling,Labeling")] = 0.8
+    word = text.index("traitors")
+    phrase = text.rindex("stop the steal")
+    labels = det.classify(text, [(word, word + 8), (phrase, phrase + 14)], scores=scores)
+    assert labels == ["Name_Calling,Labeling", "Repetition"]
+
+
+def test_shipped_model_beats_floors_on_held_out_articles(detector: Detector) -> None:
+    """An evaluation gate: a broken export or decoder would fall far below these floors."""
+    from propscan.evaluate import evaluate
+
+    ptc = EXAMPLE.parents[1] / "data" / "ptc-train"
+    if not ptc.is_dir():
+        pytest.skip("../shared/data/ptc-train is not beside the checkout")
+    held_out = detector.metrics["test_ids"][:10]
+    result = evaluate(ptc, detector, ids=held_out)
+    assert result["articles"] == 10
+    assert result["si"]["f1"] > 0.2  # the shipped model scores ~0.35-0.4 on the held-out 20%
+    assert result["tc"]["micro_f1"] > 0.2
