@@ -183,3 +183,12 @@ def test_shipped_model_beats_floors_on_held_out_articles(detector: Detector) -> 
     assert result["articles"] == 10
     assert result["si"]["f1"] > 0.2  # the shipped model scores ~0.35-0.4 on the held-out 20%
     assert result["tc"]["micro_f1"] > 0.2
+
+
+def test_percentile_is_mid_rank_so_ties_sit_in_the_middle() -> None:
+    from propscan.detect.scoring import _percentile
+
+    reference = [0.0] * 80 + [1.0, 2.0, 3.0, 4.0] * 5
+    assert _percentile(reference, 0.0) == 40.0  # an absent technique is not "top of the corpus"
+    assert _percentile(reference, 10.0) == 100.0
+    assert _percentile(reference, -1.0) == 0.0

@@ -62,13 +62,18 @@ def _findings_table(article: Article) -> Group | Table:
 
 
 def _scores_line(article: Article) -> Text:
-    overall = article.scores.get("overall", article.scores)
-    parts = []
-    for key, label in (("spans_per_1000_words", "spans per 1,000 words"),
-                       ("coverage", "share of body covered")):
-        if isinstance(overall.get(key), int | float):
-            parts.append(f"{label}: {overall[key]:.2f}")
-    return Text("Article score: " + ("; ".join(parts) if parts else "n/a"), style="bold")
+    overall = article.scores.get("overall", {})
+    line = (f"Article score: {overall.get('spans', 0)} spans, "
+            f"{overall.get('per_1000_words', 0):.1f} per 1,000 words, "
+            f"{100 * overall.get('coverage', 0):.0f}% of the body covered")
+    refs = article.scores.get("percentiles", {})
+    names = {"ptc_train": "PTC training articles", "unlabeled_news": "everyday news"}
+    ranks = [f"{refs[ref]['overall']['per_1000_words']:.0f}th percentile of {label}"
+             for ref, label in names.items() if "overall" in refs.get(ref, {})]
+    if ranks:
+        line += " (" + "; ".join(ranks) + ")"
+    return Text(line + ". A high score is a reason to read closely, not a verdict.",
+                style="bold")
 
 
 def _shorten(text: str, limit: int = 120) -> str:

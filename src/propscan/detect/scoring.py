@@ -65,11 +65,16 @@ def _reference(name: str) -> dict[str, Any] | None:
 
 
 def _percentile(quantiles: list[float], value: float) -> float:
-    """Share (0-100) of reference articles with a figure at or below ``value``."""
+    """Mid-rank percentile (0-100) of ``value`` among the reference quantiles.
+
+    Ties count half, so an article with no span of a technique that most reference articles
+    also lack sits in the middle of those articles, not at the 100th percentile.
+    """
     if not quantiles:
         return 0.0
-    below = bisect.bisect_right(quantiles, value)
-    return round(100.0 * below / len(quantiles), 1)
+    below = bisect.bisect_left(quantiles, value)
+    at_or_below = bisect.bisect_right(quantiles, value)
+    return round(100.0 * (below + at_or_below) / 2 / len(quantiles), 1)
 
 
 def score_article(article: Article) -> dict[str, Any]:
