@@ -44,7 +44,7 @@ ProgressCallback = Callable[[BatchSummary, list[Result]], None]
 
 def run_batch(paths: list[str | Path], store: DuckDBStore | ParquetStore,
               settings: PipelineSettings, *, engine: str = "local", workers: int = 1,
-              scheduler: Any = None, chunk_size: int = 16,
+              scheduler: Any = None, chunk_size: int = 32,
               on_chunk: ProgressCallback | None = None) -> BatchSummary:
     """Analyse every record under ``paths`` not yet in ``store``; return the run's summary."""
     if engine not in ENGINES:
