@@ -53,7 +53,7 @@ bench: venv
 	$(BIN)/python scripts/bench.py --large
 
 bench-batch: venv
-	$(BIN)/python scripts/bench_batch.py --articles $(SHARED)/data/ptc-train/train-articles
+	$(BIN)/python scripts/bench_batch.py --articles $(SHARED)/data/ptc-train/train-articles --threads 1
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
