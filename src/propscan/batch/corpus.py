@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from propscan.batch.store import connect_readonly
+from propscan.batch.store import DatabaseHandle, connect_readonly
 from propscan.errors import ConfigError
 from propscan.techniques import TECHNIQUE_NAMES, get_technique
 
@@ -36,27 +36,12 @@ def _colour(technique: str) -> str:
         return "#cccccc"
 
 
-class CorpusView:
+class CorpusView(DatabaseHandle):
     """Read-only queries over a batch DuckDB file or Parquet directory."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.con_: Any = None
 
     def open(self) -> CorpusView:
         self.con_ = connect_readonly(self.path)
         return self
-
-    def close(self) -> None:
-        if self.con_ is not None:
-            self.con_.close()
-            self.con_ = None
-
-    def __enter__(self) -> CorpusView:
-        return self.open()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         cursor = self.con_.execute(sql, params or [])

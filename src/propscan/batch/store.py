@@ -25,7 +25,7 @@ import json
 import os
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pyarrow as pa
 
@@ -86,12 +86,33 @@ def results_to_arrow(results: list[Result], run_id: int) -> tuple[pa.Table, pa.T
     return articles, spans
 
 
-class DuckDBStore:
-    """Batch results in one DuckDB file (see the module docstring for the schema)."""
+class DatabaseHandle:
+    """A path and, while open, its DuckDB connection ``con_``; a context manager.
+
+    Subclasses define :meth:`open`; closing and the ``with`` protocol are shared.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.con_: Any = None
+
+    def open(self) -> Self:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if self.con_ is not None:
+            self.con_.close()
+            self.con_ = None
+
+    def __enter__(self) -> Self:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class DuckDBStore(DatabaseHandle):
+    """Batch results in one DuckDB file (see the module docstring for the schema)."""
 
     def open(self) -> DuckDBStore:
         import duckdb
@@ -102,17 +123,6 @@ class DuckDBStore:
             raise ConfigError(f"cannot open database {self.path}: {err}") from None
         self.con_.execute(_DDL)
         return self
-
-    def close(self) -> None:
-        if self.con_ is not None:
-            self.con_.close()
-            self.con_ = None
-
-    def __enter__(self) -> DuckDBStore:
-        return self.open()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def known_ids(self) -> set[str]:
         """Ids already stored (ok or failed): a re-run skips them."""
@@ -158,7 +168,7 @@ class DuckDBStore:
             "WHERE run_id = ?", [_now(), n_ok, n_failed, n_skipped, run_id])
 
 
-class ParquetStore:
+class ParquetStore(DatabaseHandle):
     """Batch results as Parquet parts in ``DIR/articles/``, ``DIR/spans/`` and ``DIR/runs/``.
 
     A chunk is committed when its articles part is renamed into place; a spans part without
@@ -166,7 +176,7 @@ class ParquetStore:
     """
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        super().__init__(path)  # no connection: con_ stays None, so close() has nothing to do
         self._part = 0
 
     def open(self) -> ParquetStore:
@@ -180,14 +190,6 @@ class ParquetStore:
             tmp.unlink()
         return self
 
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> ParquetStore:
-        return self.open()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def known_ids(self) -> set[str]:
         import pyarrow.parquet as pq

@@ -182,7 +182,7 @@ class Detector:
 
     def detect_text(self, text: str) -> list[Fragment]:
         """Fragments of a raw text (e.g. a PTC article file), in that text's own offsets."""
-        return self.decode(text, self.predict([text])[0])
+        return self.detect_texts([text])[0]
 
     def detect_texts(self, texts: list[str]) -> list[list[Fragment]]:
         """:meth:`detect_text` for many texts, batched."""
