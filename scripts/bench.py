@@ -1,8 +1,15 @@
 """Detector speed: articles/s over the PTC training articles, ms per 1,000 words, peak RSS.
 
 Usage: python scripts/bench.py [--threads 2] [--limit N] [--large]
-``--large`` also times a randomly initialised RoBERTa-large-shaped encoder exported to ONNX
-(needs the train extra: torch, transformers) to show what a bigger model would cost.
+       python scripts/bench.py --compare DIR DIR ... [--rounds 3] [--threads 1]
+
+The detector runs as the CLI and batch jobs run it (16 articles per inference call, fused int8
+graph, windows of 256 tokens with stride 224).
+``--large`` also times a randomly initialised RoBERTa-large-shaped encoder exported the same way
+(fused, int8; needs the train extra: torch, transformers), so the cost of the published
+winners' architecture is measured rather than guessed.
+``--compare`` times several model directories interleaved round by round on the same texts, so a
+busy machine slows all of them alike; it prints each one's median time and its ratio to the first.
 Prints figures; asserts nothing.
 """
 
@@ -11,6 +18,7 @@ from __future__ import annotations
 import argparse
 import re
 import resource
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +33,10 @@ def _texts(limit: int | None) -> list[str]:
     return [p.read_text(encoding="utf-8") for p in paths]
 
 
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _time(detector: Detector, texts: list[str], label: str) -> None:
     detector.load()
     detector.detect_texts(texts[:2])  # warm-up
@@ -37,25 +49,42 @@ def _time(detector: Detector, texts: list[str], label: str) -> None:
           f"per 1,000 words")
 
 
+def _compare(model_dirs: list[Path], texts: list[str], threads: int, rounds: int) -> None:
+    variants = []
+    for model_dir in model_dirs:
+        detector = Detector(model_dir, threads=threads).load()
+        detector.detect_texts(texts[:2])  # warm-up
+        variants.append((str(model_dir), detector))
+    times: dict[str, list[float]] = {name: [] for name, _ in variants}
+    for r in range(rounds):
+        # alternate the order each round so no variant always runs first after a pause
+        for name, detector in variants if r % 2 == 0 else variants[::-1]:
+            t0 = time.perf_counter()
+            detector.detect_texts(texts)
+            times[name].append(time.perf_counter() - t0)
+    base = statistics.median(times[variants[0][0]])
+    print(f"{len(texts)} articles, {threads} thread(s), {rounds} interleaved rounds")
+    for name, _ in variants:
+        med = statistics.median(times[name])
+        runs = " ".join(f"{t:.1f}" for t in times[name])
+        print(f"  {name}: median {med:.2f} s [{runs}] -> speed x{base / med:.2f} vs first")
+
+
 def _large_model_dir(tmp: Path) -> Path:
-    """A RoBERTa-large-shaped encoder with random weights + our head, as int8 ONNX."""
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    """A RoBERTa-large-shaped encoder with random weights + our head, as fused int8 ONNX."""
     from transformers import RobertaConfig, RobertaModel
 
+    from propscan.train.onnx_export import export_fp32, optimize_and_quantize
     from propscan.train.trainer import Tagger, base_model_path
 
     config = RobertaConfig(vocab_size=30522, hidden_size=1024, num_hidden_layers=24,
                            num_attention_heads=16, intermediate_size=4096,
                            max_position_embeddings=514)
     model = Tagger(RobertaModel(config, add_pooling_layer=False)).eval()
-    ids = torch.ones((1, 16), dtype=torch.long)
     fp32 = tmp / "fp32.onnx"
-    torch.onnx.export(model, (ids, ids), str(fp32), input_names=["input_ids", "attention_mask"],
-                      output_names=["probs"], opset_version=17, dynamo=False,
-                      dynamic_axes={"input_ids": {0: "b", 1: "s"},
-                                    "attention_mask": {0: "b", 1: "s"}})
-    quantize_dynamic(str(fp32), str(tmp / "model.onnx"), weight_type=QuantType.QInt8)
+    export_fp32(model, fp32)
+    optimize_and_quantize(fp32, tmp / "model.onnx", num_heads=16, hidden_size=1024)
+    fp32.unlink()
     (tmp / "tokenizer.json").write_bytes((base_model_path() / "tokenizer.json").read_bytes())
     return tmp
 
@@ -64,12 +93,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=None, help="first N articles only")
+    parser.add_argument("--model-dir", type=Path, default=None, help="default: shipped model")
     parser.add_argument("--large", action="store_true")
+    parser.add_argument("--compare", nargs="+", type=Path, metavar="DIR")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     texts = _texts(args.limit)
-    _time(Detector(threads=args.threads), texts, f"MiniLM-L6 int8, {args.threads} threads")
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS {rss_mb:.0f} MB")
+    if args.compare:
+        _compare(args.compare, texts, args.threads, args.rounds)
+        return
+    _time(Detector(args.model_dir, threads=args.threads), texts,
+          f"MiniLM-L6 int8, {args.threads} threads")
+    print(f"peak RSS {_peak_rss_mb():.0f} MB")
     if args.large:
         with tempfile.TemporaryDirectory() as tmp:
             large = Detector(_large_model_dir(Path(tmp)), threads=args.threads)

@@ -121,7 +121,7 @@ def test_shipped_model_is_small_and_described() -> None:
     assert total <= 40 * 1024 * 1024
     info = Detector().load().info
     assert info["name"] and 0 < info["threshold"] < 1
-    assert "si" in info["metrics"] and "tc" in info["metrics"]
+    assert {"si_f1", "tc_micro_f1", "ece"} <= set(info["metrics"]["mean_std"])
 
 
 def test_inference_does_not_import_torch() -> None:
@@ -171,18 +171,20 @@ def test_phrase_repetition_rule_ignores_single_repeated_words() -> None:
     assert labels == ["Name_Calling,Labeling", "Repetition"]
 
 
-def test_shipped_model_beats_floors_on_held_out_articles(detector: Detector) -> None:
-    """An evaluation gate: a broken export or decoder would fall far below these floors."""
+def test_shipped_model_beats_floors_on_ptc_articles(detector: Detector) -> None:
+    """A gate against a broken export or decoder, not a quality figure: the shipped model was
+    trained on every PTC article (cross-validated figures are in metrics.json)."""
     from propscan.evaluate import evaluate
+    from propscan.evaluate.ptc import read_articles
 
     ptc = EXAMPLE.parents[1] / "data" / "ptc-train"
     if not ptc.is_dir():
         pytest.skip("../shared/data/ptc-train is not beside the checkout")
-    held_out = detector.metrics["test_ids"][:10]
-    result = evaluate(ptc, detector, ids=held_out)
+    ids = sorted(read_articles(ptc / "train-articles"))[:10]
+    result = evaluate(ptc, detector, ids=ids)
     assert result["articles"] == 10
-    assert result["si"]["f1"] > 0.2  # the shipped model scores ~0.35-0.4 on the held-out 20%
-    assert result["tc"]["micro_f1"] > 0.2
+    assert result["si"]["f1"] > 0.3
+    assert result["tc"]["micro_f1"] > 0.4
 
 
 def test_percentile_is_mid_rank_so_ties_sit_in_the_middle() -> None:

@@ -1,27 +1,36 @@
-"""Propaganda span detection: a MiniLM token tagger run with onnxruntime (no torch).
+"""Propaganda span detection: a MiniLM token tagger (onnxruntime) plus a span stage (numpy).
 
-The model gives, for every token, p(inside any propaganda fragment) and p(technique | inside)
-for the 14 PTC techniques. :meth:`Detector.predict` turns those into per-character scores,
-:meth:`Detector.decode` turns scores into fragments, and :meth:`Detector.classify` labels given
-fragments (the PTC "TC" task).
+Stage 1, the tagger, gives for every token p(inside any propaganda fragment) and
+p(technique | inside) for the 14 PTC techniques; :meth:`Detector.predict` turns those into
+per-character scores. Stage 2, :meth:`Detector.decode`, cuts candidate fragments where
+p(inside) passes a threshold and hands them to the span model
+(:mod:`propscan.detect.span_model`), which keeps the real ones, names their technique and gives
+a calibrated confidence and a reason. :meth:`Detector.classify` labels given fragments (the PTC
+"TC" task). No torch anywhere here.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from propscan.detect.windows import load_tokenizer, make_windows, tokenize
+from propscan.detect.span_model import (
+    DENSE_NAMES,
+    SpanModel,
+    is_quoted,
+    repetition_count,
+    span_features,
+)
+from propscan.detect.windows import INFERENCE_STRIDE, load_tokenizer, make_windows, tokenize
 from propscan.doc import Article
 from propscan.errors import ConfigError, ModelError
 from propscan.techniques import TECHNIQUE_NAMES, get_technique
 
-__all__ = ["Detector", "DEFAULT_MODEL_DIR", "Fragment"]
+__all__ = ["Detector", "DEFAULT_MODEL_DIR", "Fragment", "candidate_spans"]
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "model"
 #: (start, end, technique, confidence, reason), offsets into the text given
@@ -29,6 +38,7 @@ Fragment = tuple[int, int, str, float, str]
 
 _DEFAULT_CONFIG = {"threshold": 0.4, "max_gap_chars": 3, "min_chars": 3, "repetition_rule": True}
 _BATCH = 16
+_CHUNK = 16  # articles per predict call: bounds the live per-character score arrays
 _REPETITION = "Repetition"
 
 
@@ -46,6 +56,7 @@ class Detector:
         self.metrics: dict[str, Any] = {}
         self.session_ = None
         self.tokenizer_ = None
+        self.span_model_: SpanModel | None = None
 
     # ---- loading -------------------------------------------------------------------------
     def load(self) -> Detector:
@@ -73,6 +84,12 @@ class Detector:
         config_path = self.model_dir / "config.json"
         if config_path.is_file():
             self.config.update(json.loads(config_path.read_text()))
+        span_model_path = self.model_dir / "span_model.npz"
+        if span_model_path.is_file():
+            try:
+                self.span_model_ = SpanModel.load(span_model_path)
+            except (OSError, ValueError, KeyError) as err:
+                raise ModelError(f"cannot load {span_model_path}: {err}") from None
         metrics_path = self.model_dir / "metrics.json"
         if metrics_path.is_file():
             self.metrics = json.loads(metrics_path.read_text())
@@ -86,12 +103,14 @@ class Detector:
 
     @property
     def info(self) -> dict[str, Any]:
-        """Name, version and held-out metrics of the model, for provenance."""
+        """Name, version and cross-validated figures of the model, for provenance."""
         return {
             "name": self.config.get("name", "propscan-minilm-tagger"),
             "version": self.config.get("version", "0"),
             "threshold": self.threshold,
-            "metrics": self.metrics,
+            # the summary only: metrics.json also holds per-fold tables, too big to repeat
+            "metrics": {k: self.metrics[k] for k in ("evaluation", "mean_std")
+                        if k in self.metrics},
         }
 
     def _require_loaded(self) -> None:
@@ -112,7 +131,8 @@ class Detector:
         jobs = []  # (text index, window)
         for i, (ids, _) in enumerate(per_text):
             if len(ids):
-                jobs.extend((i, w) for w in make_windows(ids, cls_id, sep_id))
+                jobs.extend((i, w) for w in make_windows(ids, cls_id, sep_id,
+                                                         stride=INFERENCE_STRIDE))
         sums = [np.zeros((len(ids), 1 + len(TECHNIQUE_NAMES)), np.float32) for ids, _ in per_text]
         counts = [np.zeros(len(ids), np.float32) for ids, _ in per_text]
         jobs.sort(key=lambda j: len(j[1].input_ids))  # similar lengths -> little padding
@@ -136,49 +156,86 @@ class Detector:
         return out
 
     # ---- decoding ------------------------------------------------------------------------
+    def candidates(self, text: str, scores: np.ndarray) -> list[tuple[int, int]]:
+        """Candidate fragments: runs where p(inside) passes the threshold, as whole words."""
+        return candidate_spans(text, scores, self.threshold, int(self.config["max_gap_chars"]),
+                               int(self.config["min_chars"]))
+
     def decode(self, text: str, scores: np.ndarray) -> list[Fragment]:
-        """Fragments where p(inside) passes the threshold, snapped to whole words."""
-        if len(text) == 0:
+        """Fragments of ``text`` from its per-character scores (see :meth:`predict`).
+
+        With a span model (the shipped one has it), each candidate is rescored as a whole and
+        kept when p(real) passes ``keep_threshold``; its technique and calibrated confidence come
+        from the span model. Without one, the tagger's mean scores decide.
+        """
+        spans = self.candidates(text, scores)
+        if not spans:
             return []
-        above = scores[:, 0] >= self.threshold
-        runs = _runs(above)
-        runs = _merge_gaps(text, runs, int(self.config["max_gap_chars"]))
+        if self.span_model_ is None:
+            return [self._fragment_from_tagger(text, scores, s, e) for s, e in spans]
+        feats = span_features(text, scores, spans)
+        x = self.span_model_.matrix(feats)
+        p_real = self.span_model_.p_real(x)
+        p_tech = self.span_model_.p_technique(x)
+        keep = p_real >= float(self.config.get("keep_threshold", 0.0))
         fragments: list[Fragment] = []
-        for start, end in runs:
-            start, end = _snap(text, start, end)
-            if end - start < int(self.config["min_chars"]) or not any(
-                    ch.isalnum() for ch in text[start:end]):
-                continue
-            technique, p_tech, cue = self._technique(text, scores, start, end)
-            p_any = float(scores[start:end, 0].mean())
-            confidence = p_any * p_tech
+        for i in np.flatnonzero(keep):
+            start, end = spans[i]
+            best = int(np.argmax(p_tech[i]))
+            cues = []
+            repeated = bool(feats.dense[i, DENSE_NAMES.index("repeated")])
+            if repeated and self._repetition_applies(text, start, end):
+                best = TECHNIQUE_NAMES.index(_REPETITION)
+            if repeated and TECHNIQUE_NAMES[best] == _REPETITION:
+                cues.append("phrase repeated in the article")
+            elif feats.dense[i, DENSE_NAMES.index("scare_quotes")]:
+                cues.append("scare quotes")
+            word = self.span_model_.strongest_word(x[i], best)
+            if word:
+                cues.append(word)
+            confidence = float(self.span_model_.calibrate(
+                np.asarray([p_real[i] * p_tech[i, best]]))[0])
+            technique = TECHNIQUE_NAMES[best]
+            cues.append(f"model score {p_real[i]:.2f}")
             fragments.append((start, end, technique, round(confidence, 4),
-                              _reason(technique, cue, confidence)))
+                              _reason(technique, ", ".join(cues), confidence)))
         return fragments
+
+    def _repetition_applies(self, text: str, start: int, end: int) -> bool:
+        rule = self.config.get("repetition_rule")
+        # rule True: any repeated fragment; "phrase": only multi-word ones (single words
+        # recur in any text, so they are weaker evidence of the Repetition technique)
+        return bool(rule) and _repeated(text, start, end,
+                                        min_words=2 if rule == "phrase" else 1)
+
+    def _fragment_from_tagger(self, text: str, scores: np.ndarray, start: int,
+                              end: int) -> Fragment:
+        technique, p_tech, cue = self._technique(text, scores, start, end)
+        confidence = float(scores[start:end, 0].mean()) * p_tech
+        return (start, end, technique, round(confidence, 4), _reason(technique, cue, confidence))
 
     def _technique(self, text: str, scores: np.ndarray, start: int,
                    end: int) -> tuple[str, float, str]:
         mean = scores[start:end, 1:].mean(axis=0)
         weights = self.config.get("technique_weights")
-        # weights undo the pull of frequent techniques (chosen on the dev slice)
+        # weights undo the pull of frequent techniques (chosen on held-out data)
         best = int(np.argmax(mean * np.asarray(weights))) if weights else int(np.argmax(mean))
         technique, p = TECHNIQUE_NAMES[best], float(mean[best])
-        rule = self.config.get("repetition_rule")
-        # rule True: any repeated fragment; "phrase": only multi-word ones (single words
-        # recur in any text, so they are weaker evidence of the Repetition technique)
-        if rule and _repeated(text, start, end, min_words=2 if rule == "phrase" else 1):
+        if self._repetition_applies(text, start, end):
             rep = TECHNIQUE_NAMES.index(_REPETITION)
             return _REPETITION, max(float(mean[rep]), 0.5), "repeated phrase"
-        cue = "scare quotes" if _quoted(text, start, end) else f"model score {p:.2f}"
+        cue = "scare quotes" if is_quoted(text, start, end) else f"model score {p:.2f}"
         return technique, p, cue
 
     # ---- task entry points ---------------------------------------------------------------
     def detect(self, articles: Sequence[Article]) -> None:
         """Set ``article.spans`` for each article, from its cleaned text, in input offsets."""
-        texts = [a.clean_text for a in articles]
-        for article, text, scores in zip(articles, texts, self.predict(texts), strict=True):
-            article.spans = [article.span_from_clean(s, e, t, c, r)
-                             for s, e, t, c, r in self.decode(text, scores)]
+        for first in range(0, len(articles), _CHUNK):
+            part = articles[first:first + _CHUNK]
+            texts = [a.clean_text for a in part]
+            for article, text, scores in zip(part, texts, self.predict(texts), strict=True):
+                article.spans = [article.span_from_clean(s, e, t, c, r)
+                                 for s, e, t, c, r in self.decode(text, scores)]
 
     def detect_text(self, text: str) -> list[Fragment]:
         """Fragments of a raw text (e.g. a PTC article file), in that text's own offsets."""
@@ -186,7 +243,11 @@ class Detector:
 
     def detect_texts(self, texts: list[str]) -> list[list[Fragment]]:
         """:meth:`detect_text` for many texts, batched."""
-        return [self.decode(t, s) for t, s in zip(texts, self.predict(texts), strict=True)]
+        out: list[list[Fragment]] = []
+        for first in range(0, len(texts), _CHUNK):
+            part = texts[first:first + _CHUNK]
+            out.extend(self.decode(t, s) for t, s in zip(part, self.predict(part), strict=True))
+        return out
 
     def classify(self, text: str, spans: list[tuple[int, int]],
                  scores: np.ndarray | None = None) -> list[str]:
@@ -198,7 +259,21 @@ class Detector:
             if not 0 <= start < end <= len(text):
                 raise ConfigError(f"span [{start}, {end}) is outside the text of length "
                                   f"{len(text)}")
-            out.append(self._technique(text, scores, start, end)[0])
+        if self.span_model_ is None or not spans:
+            out.extend(self._technique(text, scores, s, e)[0] for s, e in spans)
+            return out
+        p_tech = self.span_model_.p_technique(
+            self.span_model_.matrix(span_features(text, scores, list(spans))))
+        seen: dict[tuple[int, int], int] = {}
+        for (start, end), row in zip(spans, p_tech, strict=True):
+            ranking = [TECHNIQUE_NAMES[j] for j in np.argsort(-row)]
+            if self._repetition_applies(text, start, end):
+                ranking.remove(_REPETITION)
+                ranking.insert(0, _REPETITION)
+            # a span listed twice carries two techniques: the k-th copy gets the k-th best
+            k = seen.get((start, end), 0)
+            seen[(start, end)] = k + 1
+            out.append(ranking[min(k, len(ranking) - 1)])
         return out
 
 
@@ -221,6 +296,20 @@ def _chars_from_tokens(n_chars: int, offsets: np.ndarray, token_scores: np.ndarr
     prev_tok = np.where(prev_tok < 0, next_tok, prev_tok)
     next_tok = np.where(next_tok < 0, prev_tok, next_tok)
     return np.minimum(token_scores[prev_tok], token_scores[next_tok]).astype(np.float32)
+
+
+def candidate_spans(text: str, scores: np.ndarray, threshold: float, max_gap_chars: int,
+                    min_chars: int = 3) -> list[tuple[int, int]]:
+    """Runs of characters with p(inside) >= threshold, gaps merged, snapped to whole words."""
+    if len(text) == 0:
+        return []
+    runs = _merge_gaps(text, _runs(scores[:, 0] >= threshold), max_gap_chars)
+    spans = []
+    for start, end in runs:
+        start, end = _snap(text, start, end)
+        if end - start >= min_chars and any(ch.isalnum() for ch in text[start:end]):
+            spans.append((start, end))
+    return spans
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -254,32 +343,11 @@ def _snap(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-_NON_WORD = re.compile(r"[\W_]+")
-
-
-def _normalise(fragment: str) -> str:
-    return _NON_WORD.sub(" ", fragment.lower()).strip()
-
-
 def _repeated(text: str, start: int, end: int, min_words: int = 1) -> bool:
     """Whether the fragment's words occur again elsewhere in the text (Repetition cue)."""
-    needle = _normalise(text[start:end])
-    if len(needle) < 4 or len(needle.split()) < min_words:
+    if len(text[start:end].split()) < min_words:
         return False
-    rest = " " + _normalise(text[:start]) + " | " + _normalise(text[end:]) + " "
-    return f" {needle} " in rest
-
-
-_QUOTES = {'"': '"', "“": "”", "'": "'", "‘": "’"}
-
-
-def _quoted(text: str, start: int, end: int) -> bool:
-    before = text[start - 1] if start > 0 else ""
-    after = text[end] if end < len(text) else ""
-    inner = text[start:end]
-    if inner[:1] in _QUOTES and inner[-1:] == _QUOTES[inner[:1]] and len(inner) < 40:
-        return True
-    return before in _QUOTES and after == _QUOTES[before] and end - start < 40
+    return repetition_count(text, start, end) > 0
 
 
 def _reason(technique: str, cue: str, confidence: float) -> str:

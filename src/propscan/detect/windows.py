@@ -10,10 +10,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Window", "load_tokenizer", "tokenize", "make_windows", "WINDOW_TOKENS", "WINDOW_STRIDE"]
+__all__ = ["Window", "load_tokenizer", "tokenize", "make_windows", "WINDOW_TOKENS", "WINDOW_STRIDE",
+           "INFERENCE_STRIDE"]
 
 WINDOW_TOKENS = 256  # model input length including [CLS] and [SEP]
 WINDOW_STRIDE = 192  # content tokens between window starts (overlap gives context at edges)
+# Stride for inference only (training keeps WINDOW_STRIDE): 12.5% of tokens computed twice
+# instead of 25%, about 1.05-1.1x faster with no SI/TC loss on the r1 held-out articles;
+# 254 (no overlap) was 1.3x faster but lost 0.005-0.013 SI F1, edge tokens lack context.
+INFERENCE_STRIDE = 224
 
 
 @dataclass

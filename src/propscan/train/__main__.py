@@ -1,11 +1,19 @@
-"""``python -m propscan.train --data ../shared/data/ptc-train --run /work/runs/r1``."""
+"""Train the tagger.
+
+* one model: ``python -m propscan.train --data ../shared/data/ptc-train --run runs/r1
+  [--fold K/N | --all-data]``
+* the shipped model, reproduced: ``python -m propscan.train --data ../shared/data/ptc-train
+  --run runs/train --folds 5 --install src/propscan/detect/model`` (one tagger per fold, one on
+  every article, decoding fitted on the folds' held-out predictions; see ``crossfit``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
-from propscan.train.trainer import train
+from propscan.train.trainer import cross_validate, train
 
 
 def main() -> None:
@@ -18,9 +26,26 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--all-data", action="store_true", help="fit on every article")
+    parser.add_argument("--fold", default=None, metavar="K/N",
+                        help="cross-validation: hold out the K-th of N parts (0-based)")
+    parser.add_argument("--folds", type=int, default=None, metavar="N",
+                        help="train all N folds (resuming finished ones) and print "
+                             "cross-validated figures")
+    parser.add_argument("--install", type=Path, default=None,
+                        help="with --folds: also train on every article and install the "
+                             "model here")
     args = parser.parse_args()
+    if args.folds:
+        figures = cross_validate(args.data, args.run, folds=args.folds, epochs=args.epochs,
+                                 threads=args.threads, seed=args.seed, install=args.install)
+        print(json.dumps(figures["mean_std"], indent=1))
+        return
+    fold = None
+    if args.fold:
+        k, n = (int(x) for x in args.fold.split("/"))
+        fold = (k, n)
     train(args.data, args.run, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-          threads=args.threads, seed=args.seed, all_data=args.all_data)
+          threads=args.threads, seed=args.seed, all_data=args.all_data, fold=fold)
 
 
 if __name__ == "__main__":

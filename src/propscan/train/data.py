@@ -27,16 +27,16 @@ def split_ids(ids: list[str], seed: int = 13, test_share: float = 0.2,
               ) -> tuple[list[str], list[str], list[str]]:
     """Split article ids into fit / dev (threshold choice) / held-out test, by article.
 
-    ``fold=(k, n)`` makes the k-th of n equal parts the test set (cross-validation).
+    ``fold=(k, n)`` makes the k-th of n equal parts the test set (cross-validation) and fits on
+    all the rest: decoding choices for a fold come from the other folds' held-out predictions
+    (see :mod:`propscan.train.crossfit`), so no dev slice is needed.
     """
     ids = sorted(ids)
     random.Random(seed).shuffle(ids)
     if fold is not None:
         k, n = fold
-        test = ids[k::n]
-        rest = [i for i in ids if i not in set(test)]
-        n_dev = round(len(ids) * dev_share)
-        return sorted(rest[n_dev:]), sorted(rest[:n_dev]), sorted(test)
+        test = set(ids[k::n])
+        return sorted(i for i in ids if i not in test), [], sorted(test)
     n_test = round(len(ids) * test_share)
     n_dev = round(len(ids) * dev_share)
     return sorted(ids[n_test + n_dev:]), sorted(ids[n_test:n_test + n_dev]), sorted(ids[:n_test])

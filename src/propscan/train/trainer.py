@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import shutil
 import time
 from pathlib import Path
 
@@ -70,30 +69,17 @@ def loss_fn(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> t
 
 
 def export_onnx(model: Tagger, out_dir: Path, log) -> None:
-    """Export fp32 ONNX, quantise to int8, copy the tokenizer; out_dir gets model.onnx."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    """Fused int8 ONNX + tokenizer in out_dir (see :mod:`propscan.train.onnx_export`)."""
+    from propscan.train.onnx_export import export_model
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.eval()
-    ids = torch.ones((2, 16), dtype=torch.long)
-    att = torch.ones((2, 16), dtype=torch.long)
-    fp32 = out_dir / "model.fp32.onnx"
-    torch.onnx.export(
-        model, (ids, att), str(fp32), input_names=["input_ids", "attention_mask"],
-        output_names=["probs"], opset_version=17, dynamo=False,
-        dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
-                      "attention_mask": {0: "batch", 1: "seq"}, "probs": {0: "batch", 1: "seq"}},
-    )
-    quantize_dynamic(str(fp32), str(out_dir / "model.onnx"), weight_type=QuantType.QInt8)
-    fp32.unlink()
-    shutil.copy(base_model_path() / "tokenizer.json", out_dir / "tokenizer.json")
-    log(f"exported {out_dir / 'model.onnx'} "
-        f"({(out_dir / 'model.onnx').stat().st_size / 1e6:.1f} MB)")
+    path = export_model(model, out_dir)
+    log(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
 def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 16,
           lr: float = 8e-5, threads: int = 2, seed: int = 13, all_data: bool = False,
-          fold: tuple[int, int] | None = None) -> None:
+          fold: tuple[int, int] | None = None, max_articles: int | None = None) -> None:
+    """Fine-tune the tagger; ``max_articles`` caps the fit set (smoke tests)."""
     from transformers import AutoModel
 
     torch.set_num_threads(threads)
@@ -112,6 +98,8 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
     fit, dev, test = split_ids(list(texts), seed=seed, fold=fold)
     if all_data:
         fit = sorted(texts)
+    if max_articles is not None:
+        fit = fit[:max_articles]
     (run_dir / "split.json").write_text(json.dumps({"fit": fit, "dev": dev, "test": test,
                                                     "all_data": all_data}))
     tokenizer = load_tokenizer(base_model_path() / "tokenizer.json")
@@ -124,13 +112,13 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
     warmup = max(1, total // 20)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / (total - warmup))))
+        opt, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
     step = 0
     for epoch in range(1, epochs + 1):
         model.train()
         random.shuffle(examples)
         t0 = time.time()
-        running = 0.0
+        running = epoch_loss = 0.0
         for b in range(0, len(examples), batch_size):
             ids, att, lab, mask = collate(examples[b:b + batch_size])
             loss = loss_fn(model.logits(ids, att), lab, mask)
@@ -141,27 +129,37 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
             sched.step()
             step += 1
             running += loss.item()
+            epoch_loss += loss.item()
             if step % 10 == 0:
                 log(f"epoch {epoch} step {step}/{total} loss {running / 10:.4f} "
                     f"{(time.time() - t0) / (b // batch_size + 1):.2f}s/step")
                 running = 0.0
-        torch.save(model.state_dict(), run_dir / "tagger.pt")
-        export_onnx(model, run_dir / f"epoch{epoch}", log)
-        (run_dir / f"epoch{epoch}" / "DONE").write_text("ok")
+        log(f"epoch {epoch} mean loss {epoch_loss / steps_per_epoch:.4f}")
+        torch.save(model.state_dict(), run_dir / "tagger.pt")  # checkpoint every epoch
+    # only the finished model is exported: each export costs a minute of CPU
+    export_onnx(model, run_dir / f"epoch{epochs}", log)
+    (run_dir / f"epoch{epochs}" / "DONE").write_text("ok")
     log("done")
 
 
 def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5, epochs: int = 3,
-                   threads: int = 2, seed: int = 13) -> dict:
-    """Train and score one model per fold (test = fold k; dev slice from the rest)."""
-    from propscan.train.finalize import finalize
+                   threads: int = 2, seed: int = 13, install: Path | None = None) -> dict:
+    """Train one tagger per fold (resuming finished ones), then score with cross-fitting.
 
-    results = []
+    With ``install``, also train on every article and install that model with decoding
+    settings fitted on all the folds' held-out predictions.
+    """
+    from propscan.train import crossfit
+
     for k in range(folds):
         run_dir = out_dir / f"fold{k}"
-        train(data_dir, run_dir, epochs=epochs, threads=threads, seed=seed, fold=(k, folds))
-        m = finalize(run_dir / f"epoch{epochs}", data_dir, run_dir / "split.json", None, threads)
-        results.append({"si_f1": m["si"]["f1"], "tc_micro_f1": m["tc"]["micro_f1"]})
-    mean = {key: float(np.mean([r[key] for r in results])) for key in results[0]}
-    std = {key: float(np.std([r[key] for r in results])) for key in results[0]}
-    return {"folds": results, "mean": mean, "std": std}
+        if not (run_dir / f"epoch{epochs}" / "DONE").is_file():
+            train(data_dir, run_dir, epochs=epochs, threads=threads, seed=seed,
+                  fold=(k, folds))
+    final = None
+    if install is not None:
+        final = out_dir / "full" / f"epoch{epochs}"
+        if not (final / "DONE").is_file():
+            train(data_dir, out_dir / "full", epochs=epochs, threads=threads, seed=seed,
+                  all_data=True)
+    return crossfit.run(out_dir, data_dir, final, install, threads)

@@ -1,0 +1,470 @@
+"""Cross-fitted decoding: every decoding choice is fitted on articles the tagger never saw.
+
+1. Out-of-fold (OOF) scores: fold k's tagger scores fold k's held-out articles, so every PTC
+   article gets per-character scores from a model that never trained on it (cached in
+   ``CV_DIR/oof_scores.npz``).
+2. Cross-validated figures: for each fold k, the thresholds, the span model (two logistic
+   regressions, see :mod:`propscan.detect.span_model`) and the confidence calibration are fitted
+   on the OOF scores of the *other* folds, then fold k is scored (SI, TC, expected calibration
+   error). Nothing about fold k is used to make any choice for fold k.
+3. Shipping: the same fitting on all OOF scores gives the decoding settings installed beside the
+   tagger trained on every article.
+
+``python -m propscan.train.crossfit CV_DIR --data ../shared/data/ptc-train
+[--final RUN/epoch3 --install src/propscan/detect/model]``. Needs scikit-learn (train extra);
+no torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from propscan.detect import Detector, candidate_spans
+from propscan.detect.span_model import DENSE_NAMES, SpanFeatures, SpanModel, span_features
+from propscan.evaluate import evaluate_scores, si_scores
+from propscan.evaluate.ptc import read_articles, read_tc_labels
+from propscan.techniques import TECHNIQUE_NAMES
+
+__all__ = ["oof_scores", "fit_decoding", "cross_fitted_figures", "expected_calibration_error",
+           "install"]
+
+CANDIDATE_THRESHOLDS = (0.2, 0.25, 0.3, 0.4)
+MAX_GAPS = (3, 30)
+KEEP_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 17))  # 0 .. 0.8
+TECH_C = (0.1, 0.3, 1.0)
+REPETITION_RULES: tuple[bool | str, ...] = (True, "phrase", False)
+MIN_CHARS = 3
+_N_TECH = len(TECHNIQUE_NAMES)
+
+
+def _log(msg: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {msg}", file=sys.stderr, flush=True)
+
+
+# ---- 1. out-of-fold scores ---------------------------------------------------------------
+def fold_dirs(cv_dir: Path) -> list[Path]:
+    return sorted(p for p in Path(cv_dir).glob("fold*") if (p / "split.json").is_file())
+
+
+def _fold_model(fold_dir: Path) -> Path:
+    done = sorted(fold_dir.glob("epoch*/DONE"))
+    if not done:
+        raise FileNotFoundError(f"{fold_dir} has no finished model (epoch*/DONE)")
+    return done[-1].parent
+
+
+def oof_scores(cv_dir: Path, texts: dict[str, str], threads: int = 2
+               ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Per-character scores of every article from the fold model that held it out."""
+    cache = Path(cv_dir) / "oof_scores.npz"
+    folds = fold_dirs(cv_dir)
+    fold_of = {}
+    for k, fd in enumerate(folds):
+        for aid in json.loads((fd / "split.json").read_text())["test"]:
+            fold_of[aid] = k
+    if cache.is_file():
+        with np.load(cache) as z:
+            return {aid: z[aid].astype(np.float32) for aid in z.files}, fold_of
+    scores: dict[str, np.ndarray] = {}
+    for k, fd in enumerate(folds):
+        ids = sorted(a for a, f in fold_of.items() if f == k)
+        _log(f"scoring {len(ids)} held-out articles with {_fold_model(fd)}")
+        det = Detector(_fold_model(fd), threads=threads).load()
+        scores.update(zip(ids, det.predict([texts[i] for i in ids]), strict=True))
+    np.savez_compressed(cache, **{aid: s.astype(np.float16) for aid, s in scores.items()})
+    return scores, fold_of
+
+
+# ---- 2. fitting ----------------------------------------------------------------------------
+@dataclass
+class _Rows:
+    """Span features with their targets, for a set of articles."""
+
+    aids: list[str]
+    spans: list[tuple[int, int]]
+    feats: SpanFeatures
+    soft_real: np.ndarray  # share of the span's characters inside gold fragments
+    gold_techs: list[set[str]]  # techniques of gold fragments overlapping the span
+
+
+def _concat(parts: list[_Rows]) -> _Rows:
+    dense = [p.feats.dense for p in parts if len(p.spans)]
+    return _Rows(
+        [a for p in parts for a in p.aids], [s for p in parts for s in p.spans],
+        SpanFeatures(np.vstack(dense) if dense else np.zeros((0, len(DENSE_NAMES)), np.float32),
+                     [t for p in parts for t in p.feats.tokens]),
+        np.concatenate([p.soft_real for p in parts]) if parts else np.zeros(0),
+        [g for p in parts for g in p.gold_techs])
+
+
+class _Corpus:
+    """Texts, gold and OOF scores, with per-article feature caches."""
+
+    def __init__(self, texts: dict[str, str], gold: list[tuple[str, str, int, int]],
+                 scores: dict[str, np.ndarray]) -> None:
+        self.texts, self.scores = texts, scores
+        self.gold = [g for g in gold if g[0] in scores]
+        self.gold_by: dict[str, list[tuple[str, int, int]]] = {}
+        for aid, tech, s, e in self.gold:
+            self.gold_by.setdefault(aid, []).append((tech, s, e))
+        self._cands: dict[tuple[float, int, str], _Rows] = {}
+        self._gold_rows: dict[str, tuple[SpanFeatures, list[str]]] = {}
+
+    def candidates(self, thr: float, gap: int, aid: str) -> _Rows:
+        key = (thr, gap, aid)
+        if key not in self._cands:
+            text, scores = self.texts[aid], self.scores[aid]
+            spans = candidate_spans(text, scores, thr, gap, MIN_CHARS)
+            gold = self.gold_by.get(aid, [])
+            covered = np.zeros(len(text) + 1, np.int32)
+            for _, s, e in gold:
+                covered[s:e] = 1
+            cum = np.concatenate([[0], np.cumsum(covered)])
+            soft = np.array([(cum[e] - cum[s]) / (e - s) for s, e in spans], np.float32)
+            techs = [{t for t, gs, ge in gold if gs < e and s < ge} for s, e in spans]
+            self._cands[key] = _Rows([aid] * len(spans), spans,
+                                     span_features(text, scores, spans), soft, techs)
+        return self._cands[key]
+
+    def gold_rows(self, aid: str) -> tuple[SpanFeatures, list[str]]:
+        if aid not in self._gold_rows:
+            rows = self.gold_by.get(aid, [])
+            self._gold_rows[aid] = (
+                span_features(self.texts[aid], self.scores[aid], [(s, e) for _, s, e in rows]),
+                [t for t, _, _ in rows])
+        return self._gold_rows[aid]
+
+    def gold_matrix_parts(self, ids: list[str]) -> tuple[SpanFeatures, np.ndarray]:
+        feats, labels = [], []
+        for aid in ids:
+            f, lab = self.gold_rows(aid)
+            if lab:
+                feats.append(f)
+                labels.extend(lab)
+        dense = np.vstack([f.dense for f in feats])
+        tokens = [t for f in feats for t in f.tokens]
+        y = np.array([TECHNIQUE_NAMES.index(t) for t in labels])
+        return SpanFeatures(dense, tokens), y
+
+
+def _vocab(token_lists: list[list[str]], min_count: int = 3, cap: int = 3000) -> list[str]:
+    counts: dict[str, int] = {}
+    for toks in token_lists:
+        for t in toks:
+            counts[t] = counts.get(t, 0) + 1
+    kept = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: -counts[t])
+    return sorted(kept[:cap])
+
+
+def _shell(vocab: list[str], dense: np.ndarray) -> SpanModel:
+    """A SpanModel with feature scaling and vocabulary set and empty weights."""
+    mean = dense.mean(axis=0).astype(np.float32)
+    std = np.maximum(dense.std(axis=0), 1e-3).astype(np.float32)
+    width = len(DENSE_NAMES) + len(vocab)
+    return SpanModel(vocab, mean, std, np.zeros(width, np.float32), 0.0,
+                     np.zeros((_N_TECH, width), np.float32), np.zeros(_N_TECH, np.float32),
+                     np.array([0.0, 1.0]), np.array([0.0, 1.0]))
+
+
+def _design(model: SpanModel, feats: SpanFeatures):
+    """Like :meth:`SpanModel.matrix` but sparse (fitting sees tens of thousands of rows)."""
+    from scipy import sparse
+
+    dense = (feats.dense - model.dense_mean) / model.dense_std
+    rows, cols = [], []
+    for r, toks in enumerate(feats.tokens):
+        for t in toks:
+            j = model.index.get(t)
+            if j is not None:
+                rows.append(r)
+                cols.append(j)
+    lex = sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
+                            shape=(len(feats.tokens), len(model.vocab)))
+    return sparse.hstack([sparse.csr_matrix(dense.astype(np.float32)), lex], format="csr")
+
+
+def _fit_tech(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=c, max_iter=300).fit(x, y)
+    w = np.zeros((_N_TECH, x.shape[1]), np.float32)
+    b = np.full(_N_TECH, -30.0, np.float32)  # techniques never seen in training: never chosen
+    w[clf.classes_] = clf.coef_
+    b[clf.classes_] = clf.intercept_
+    return w, b
+
+
+def _fit_real(x: np.ndarray, soft: np.ndarray) -> tuple[np.ndarray, float]:
+    """Logistic regression on soft targets (each row twice: weight s as 1, 1 - s as 0)."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    xx = sparse.vstack([x, x], format="csr")
+    yy = np.concatenate([np.ones(x.shape[0]), np.zeros(x.shape[0])])
+    ww = np.concatenate([soft, 1.0 - soft])
+    keep = ww > 0
+    clf = LogisticRegression(C=0.3, max_iter=300).fit(xx[keep], yy[keep], sample_weight=ww[keep])
+    return clf.coef_[0].astype(np.float32), float(clf.intercept_[0])
+
+
+def _halves(ids: list[str]) -> tuple[list[str], list[str]]:
+    ids = sorted(ids)
+    return ids[0::2], ids[1::2]
+
+
+def _detector(config: dict[str, Any], span_model: SpanModel | None) -> Detector:
+    """A Detector used for decoding only (scores are given, so no ONNX session is needed)."""
+    det = Detector(Path("/nonexistent"))
+    det.config.update(config)
+    det.span_model_ = span_model
+    return det
+
+
+def fit_decoding(corpus: _Corpus, ids: list[str]) -> tuple[dict[str, Any], SpanModel, dict]:
+    """Choose thresholds, fit the span model and the calibration on ``ids`` only.
+
+    Choices use an inner 2-fold split of ``ids`` so that each is scored on articles the span
+    model did not fit.
+    """
+    half_a, half_b = _halves(ids)
+    gold_feats, gold_y = corpus.gold_matrix_parts(ids)
+    vocab = _vocab(gold_feats.tokens)
+    # technique model: C and the repetition rule by inner-split TC accuracy on gold spans
+    parts = {h: corpus.gold_matrix_parts(h) for h in (tuple(half_a), tuple(half_b))}
+    best_tc = (-1.0, TECH_C[0], True)
+    for c in TECH_C:
+        p_gold: dict[tuple, np.ndarray] = {}
+        for train_h, test_h in ((tuple(half_a), tuple(half_b)), (tuple(half_b), tuple(half_a))):
+            shell = _shell(vocab, parts[train_h][0].dense)
+            w, b = _fit_tech(_design(shell, parts[train_h][0]), parts[train_h][1], c)
+            shell.tech_w, shell.tech_b = w, b
+            p_gold[test_h] = shell.p_technique(_design(shell, parts[test_h][0]))
+        for rule in REPETITION_RULES:
+            det = _detector({"repetition_rule": rule}, None)
+            correct = total = 0
+            for h in (tuple(half_a), tuple(half_b)):
+                pred = p_gold[h].argmax(axis=1)
+                r = 0
+                for aid in h:
+                    for tech, s, e in corpus.gold_by.get(aid, []):
+                        label = TECHNIQUE_NAMES[pred[r]]
+                        if det._repetition_applies(corpus.texts[aid], s, e):
+                            label = "Repetition"
+                        correct += label == tech
+                        total += 1
+                        r += 1
+            acc = correct / max(total, 1)
+            if acc > best_tc[0]:
+                best_tc = (acc, c, rule)
+    _, tech_c, rule = best_tc
+    _log(f"technique model: C={tech_c} repetition_rule={rule} (inner TC {best_tc[0]:.4f})")
+
+    shell_all = _shell(vocab, gold_feats.dense)
+    tech_w, tech_b = _fit_tech(_design(shell_all, gold_feats), gold_y, tech_c)
+    tech_halves = {}
+    for train_h in (tuple(half_a), tuple(half_b)):
+        shell = _shell(vocab, parts[train_h][0].dense)
+        shell.tech_w, shell.tech_b = _fit_tech(_design(shell, parts[train_h][0]),
+                                               parts[train_h][1], tech_c)
+        tech_halves[train_h] = shell
+
+    # span filter: candidate threshold, gap and keep threshold by inner-split SI F1
+    gold_si = [(aid, s, e) for aid in ids for _, s, e in corpus.gold_by.get(aid, [])]
+    best = (-1.0, None)
+    for thr in CANDIDATE_THRESHOLDS:
+        for gap in MAX_GAPS:
+            rows = {h: _concat([corpus.candidates(thr, gap, a) for a in h])
+                    for h in (tuple(half_a), tuple(half_b))}
+            oos = []  # (aid, start, end, p_real, raw confidence, correct)
+            for train_h, test_h in ((tuple(half_a), tuple(half_b)),
+                                    (tuple(half_b), tuple(half_a))):
+                tr, te = rows[train_h], rows[test_h]
+                if not len(tr.spans) or not len(te.spans):
+                    continue
+                shell = _shell(vocab, tr.feats.dense)
+                shell.real_w, shell.real_b = _fit_real(_design(shell, tr.feats), tr.soft_real)
+                x_te = _design(shell, te.feats)
+                p_real = shell.p_real(x_te)
+                tech_model = tech_halves[train_h]
+                p_tech = tech_model.p_technique(_design(tech_model, te.feats))
+                det = _detector({"repetition_rule": rule}, None)
+                for i, (aid, (s, e)) in enumerate(zip(te.aids, te.spans, strict=True)):
+                    j = int(p_tech[i].argmax())
+                    label = TECHNIQUE_NAMES[j]
+                    if det._repetition_applies(corpus.texts[aid], s, e):
+                        label = "Repetition"
+                    oos.append((aid, s, e, float(p_real[i]), float(p_real[i] * p_tech[i, j]),
+                                label in te.gold_techs[i]))
+            for keep in KEEP_THRESHOLDS:
+                pred = [(a, s, e) for a, s, e, p, _, _ in oos if p >= keep]
+                si = si_scores(pred, gold_si)
+                if si["f1"] > best[0]:
+                    best = (si["f1"], {"threshold": thr, "max_gap_chars": gap,
+                                       "keep_threshold": keep, "si": si, "oos": oos})
+    choice = best[1]
+    assert choice is not None
+    _log(f"span filter: threshold={choice['threshold']} max_gap={choice['max_gap_chars']} "
+         f"keep={choice['keep_threshold']} (inner SI F1 {best[0]:.4f})")
+
+    # final span model on all ids, calibration from the inner out-of-sample scores
+    rows_all = _concat([corpus.candidates(choice["threshold"], choice["max_gap_chars"], a)
+                        for a in ids])
+    model = _shell(vocab, np.vstack([gold_feats.dense, rows_all.feats.dense]))
+    model.tech_w, model.tech_b = _fit_tech(_design(model, gold_feats), gold_y, tech_c)
+    model.real_w, model.real_b = _fit_real(_design(model, rows_all.feats), rows_all.soft_real)
+    kept = [(raw, ok) for *_, p, raw, ok in choice["oos"] if p >= choice["keep_threshold"]]
+    model.calib_x, model.calib_y = _isotonic([r for r, _ in kept], [o for _, o in kept])
+    config = {"threshold": choice["threshold"], "max_gap_chars": choice["max_gap_chars"],
+              "min_chars": MIN_CHARS, "keep_threshold": choice["keep_threshold"],
+              "repetition_rule": rule, "technique_c": tech_c}
+    return config, model, {"inner_si_f1": best[0], "inner_tc_accuracy": best_tc[0]}
+
+
+def _isotonic(raw: list[float], correct: list[bool]) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.isotonic import IsotonicRegression
+
+    if len(raw) < 2:
+        return np.array([0.0, 1.0]), np.array([0.0, 1.0])
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+    iso.fit(np.asarray(raw), np.asarray(correct, dtype=float))
+    return (np.asarray(iso.X_thresholds_, np.float64), np.asarray(iso.y_thresholds_, np.float64))
+
+
+def expected_calibration_error(confidence: list[float], correct: list[bool],
+                               bins: int = 10) -> dict[str, Any]:
+    """ECE over equal-width confidence bins, and the reliability table behind it."""
+    conf = np.asarray(confidence, float)
+    ok = np.asarray(correct, float)
+    table, ece = [], 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        sel = (conf >= lo) & ((conf < hi) if b < bins - 1 else (conf <= hi))
+        if not sel.any():
+            continue
+        gap = abs(ok[sel].mean() - conf[sel].mean())
+        ece += gap * sel.sum() / max(len(conf), 1)
+        table.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": int(sel.sum()),
+                      "mean_confidence": round(float(conf[sel].mean()), 4),
+                      "share_correct": round(float(ok[sel].mean()), 4)})
+    return {"ece": float(ece), "n": len(conf), "bins": table}
+
+
+def _fragments_correct(corpus: _Corpus, det: Detector, ids: list[str]
+                       ) -> tuple[list[float], list[bool]]:
+    conf, ok = [], []
+    for aid in ids:
+        for s, e, tech, c, _ in det.decode(corpus.texts[aid], corpus.scores[aid]):
+            conf.append(c)
+            ok.append(any(t == tech and gs < e and s < ge
+                          for t, gs, ge in corpus.gold_by.get(aid, [])))
+    return conf, ok
+
+
+def cross_fitted_figures(corpus: _Corpus, fold_of: dict[str, int]) -> dict[str, Any]:
+    """SI, TC and ECE per fold, each fold decoded with choices fitted on the other folds."""
+    folds = sorted(set(fold_of.values()))
+    per_fold, all_conf, all_ok = [], [], []
+    pooled_si_pred, pooled_tc_pred = [], []
+    for k in folds:
+        test = sorted(a for a, f in fold_of.items() if f == k)
+        train = sorted(a for a, f in fold_of.items() if f != k)
+        _log(f"fold {k}: fitting decoding on {len(train)} articles, scoring {len(test)}")
+        config, model, _ = fit_decoding(corpus, train)
+        det = _detector(config, model)
+        texts = {a: corpus.texts[a] for a in test}
+        res = evaluate_scores(det, texts, corpus.gold, scores=corpus.scores)
+        conf, ok = _fragments_correct(corpus, det, test)
+        all_conf += conf
+        all_ok += ok
+        ece = expected_calibration_error(conf, ok)["ece"]
+        per_fold.append({"fold": k, "articles": len(test), "config": config,
+                         "si": res["si"], "tc": res["tc"], "ece": ece})
+        pooled_si_pred += [(a, s, e) for a in test
+                           for s, e, *_ in det.decode(corpus.texts[a], corpus.scores[a])]
+        for a in test:
+            rows = [(s, e) for t, s, e in corpus.gold_by.get(a, [])]
+            labels = det.classify(corpus.texts[a], rows, scores=corpus.scores[a])
+            pooled_tc_pred += [(a, t, s, e) for (s, e), t in zip(rows, labels, strict=True)]
+        _log(f"fold {k}: SI F1 {res['si']['f1']:.4f}  TC micro-F1 {res['tc']['micro_f1']:.4f}  "
+             f"ECE {ece:.4f}")
+    from propscan.evaluate import tc_scores
+
+    gold_si = [(a, s, e) for a, _, s, e in corpus.gold]
+    summary = {}
+    for key, get in (("si_precision", lambda f: f["si"]["precision"]),
+                     ("si_recall", lambda f: f["si"]["recall"]),
+                     ("si_f1", lambda f: f["si"]["f1"]),
+                     ("tc_micro_f1", lambda f: f["tc"]["micro_f1"]),
+                     ("ece", lambda f: f["ece"])):
+        values = [get(f) for f in per_fold]
+        summary[key] = {"mean": float(np.mean(values)), "std": float(np.std(values))}
+    return {
+        "evaluation": f"{len(folds)}-fold cross-validation by article on the PTC training "
+                      "split; each fold's tagger never saw its articles, and each fold's "
+                      "decoding settings, span model and calibration were fitted on the other "
+                      "folds only",
+        "folds": per_fold, "mean_std": summary,
+        "pooled": {"si": si_scores(pooled_si_pred, gold_si),
+                   "tc": tc_scores(pooled_tc_pred, corpus.gold),
+                   "calibration": expected_calibration_error(all_conf, all_ok)},
+    }
+
+
+# ---- 3. shipping ---------------------------------------------------------------------------
+def install(final_model: Path, install_dir: Path, config: dict[str, Any], model: SpanModel,
+            metrics: dict[str, Any]) -> None:
+    """Copy the tagger and write config.json, span_model.npz and metrics.json."""
+    install_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("model.onnx", "tokenizer.json"):
+        shutil.copy(final_model / name, install_dir / name)
+    config = {"name": "propscan-minilm-tagger", "version": time.strftime("%Y.%m.%d"),
+              "base_model": "sentence-transformers/all-MiniLM-L6-v2 (int8 ONNX)", **config}
+    (install_dir / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+    model.save(install_dir / "span_model.npz")
+    (install_dir / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+
+
+def run(cv_dir: Path, data_dir: Path, final_model: Path | None = None,
+        install_dir: Path | None = None, threads: int = 2) -> dict[str, Any]:
+    """Cross-fitted figures for ``cv_dir``; with ``final_model``, also fit and install."""
+    texts = read_articles(Path(data_dir) / "train-articles")
+    gold = read_tc_labels(Path(data_dir) / "train-task-flc-tc.labels")
+    scores, fold_of = oof_scores(cv_dir, texts, threads)
+    corpus = _Corpus(texts, gold, scores)
+    figures = cross_fitted_figures(corpus, fold_of)
+    figures["date"] = time.strftime("%Y-%m-%d")
+    (Path(cv_dir) / "crossfit.json").write_text(json.dumps(figures, indent=1) + "\n")
+    if final_model is not None and install_dir is not None:
+        _log("fitting the shipped decoding on all out-of-fold scores")
+        config, model, inner = fit_decoding(corpus, sorted(scores))
+        metrics = {**figures, "shipped_config": config, "shipped_inner": inner,
+                   "training_articles": len(texts)}
+        install(final_model, install_dir, config, model, metrics)
+        _log(f"installed {install_dir}")
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m propscan.train.crossfit")
+    parser.add_argument("cv_dir", type=Path, help="directory with fold0..foldN-1 runs")
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--final", type=Path, default=None,
+                        help="the all-data model directory (epochN) to ship")
+    parser.add_argument("--install", type=Path, default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    figures = run(args.cv_dir, args.data, args.final, args.install, args.threads)
+    print(json.dumps({k: v for k, v in figures.items() if k != "folds"}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""ONNX export of the tagger with fused transformer ops, then int8 dynamic quantisation.
+
+Measured on the r1 MiniLM tagger (74 held-out PTC articles, 1 thread, interleaved timing):
+fusing attention, skip-layer-norm and bias-GELU before quantising makes inference 1.35x faster,
+and per-channel weight scales bring int8 outputs close to fp32 (max |probs diff| 0.15 vs 0.34)
+with SI/TC F1 no lower than the plain int8 model's.
+
+Re-export a trained checkpoint without retraining:
+``python -m propscan.train.onnx_export RUN_DIR/tagger.pt OUT_DIR`` (writes model.onnx and
+tokenizer.json; copy config.json beside them as for any model directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import warnings
+from collections import Counter
+from pathlib import Path
+
+__all__ = ["export_fp32", "optimize_and_quantize", "export_model", "export_checkpoint",
+           "op_counts", "FUSED_OPS"]
+
+#: ops the ORT BERT optimizer produces; before quantisation they are Attention (QAttention
+#: after), SkipLayerNormalization and BiasGelu (exact GELU, as the model was trained with)
+FUSED_OPS = ("Attention", "QAttention", "SkipLayerNormalization", "BiasGelu")
+
+
+def export_fp32(model, path: Path) -> None:
+    """Export a :class:`~propscan.train.trainer.Tagger` to fp32 ONNX that the optimizer can fuse.
+
+    The encoder is switched to eager attention for the export: the default SDPA attention
+    traces to a graph (IsNaN/Where around Softmax) that the ORT optimizer does not recognise,
+    so no Attention op would be fused. Eager and SDPA compute the same function.
+    """
+    import torch
+
+    model.eval()
+    encoder = model.encoder
+    previous = encoder.config._attn_implementation
+    encoder.set_attn_implementation("eager")
+    try:
+        ids = torch.ones((2, 16), dtype=torch.long)
+        torch.onnx.export(
+            model, (ids, ids), str(path), input_names=["input_ids", "attention_mask"],
+            output_names=["probs"], opset_version=17, dynamo=False,
+            dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
+                          "attention_mask": {0: "batch", 1: "seq"},
+                          "probs": {0: "batch", 1: "seq"}},
+        )
+    finally:
+        encoder.set_attn_implementation(previous)
+
+
+def optimize_and_quantize(fp32_path: Path, out_path: Path, *, num_heads: int = 12,
+                          hidden_size: int = 384) -> None:
+    """Fuse transformer ops in an fp32 BERT-style ONNX graph, then quantise weights to int8.
+
+    Defaults fit all-MiniLM-L6-v2 (12 heads, hidden 384). Warns when no attention got fused
+    (the model still works, only slower), e.g. for a graph exported with SDPA attention.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    fp32_path, out_path = Path(fp32_path), Path(out_path)
+    # opt_level=0: only the Python fusions, so the saved graph has no CPU-specific ORT nodes
+    # that would tie it to this onnxruntime version; ORT applies its own at session load
+    fused = optimize_model(str(fp32_path), model_type="bert", num_heads=num_heads,
+                           hidden_size=hidden_size, opt_level=0)
+    if not fused.get_fused_operator_statistics().get("Attention"):
+        warnings.warn(f"no Attention op fused in {fp32_path}; was it exported with eager "
+                      "attention (see export_fp32)?", stacklevel=2)
+    fused_path = out_path.with_name(out_path.stem + ".fused.onnx")
+    fused.save_model_to_file(str(fused_path))
+    try:
+        # per-channel scales: int8 output much closer to fp32 (reduce_range lost 0.02 SI F1)
+        quantize_dynamic(str(fused_path), str(out_path), weight_type=QuantType.QInt8,
+                         per_channel=True,
+                         # fused ops are in the com.microsoft domain, which shape inference
+                         # cannot type; their outputs are float
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        fused_path.unlink(missing_ok=True)
+
+
+def op_counts(path: Path) -> Counter[str]:
+    """How many nodes of each op type the ONNX graph at ``path`` has."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return Counter(node.op_type for node in graph.node)
+
+
+def export_model(model, out_dir: Path) -> Path:
+    """Fused int8 ``model.onnx`` + ``tokenizer.json`` in ``out_dir`` from a Tagger."""
+    from propscan.train.trainer import base_model_path
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fp32 = out_dir / "model.fp32.onnx"
+    try:
+        export_fp32(model, fp32)
+        optimize_and_quantize(fp32, out_dir / "model.onnx")
+    finally:
+        fp32.unlink(missing_ok=True)
+    shutil.copy(base_model_path() / "tokenizer.json", out_dir / "tokenizer.json")
+    return out_dir / "model.onnx"
+
+
+def export_checkpoint(checkpoint: Path, out_dir: Path) -> Path:
+    """:func:`export_model` for a Tagger state_dict saved by training (``tagger.pt``)."""
+    import torch
+    from transformers import AutoModel
+
+    from propscan.train.trainer import Tagger, base_model_path
+
+    model = Tagger(AutoModel.from_pretrained(base_model_path()))
+    model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+    return export_model(model, out_dir)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", type=Path, help="Tagger state_dict (RUN_DIR/tagger.pt)")
+    parser.add_argument("out_dir", type=Path)
+    args = parser.parse_args()
+    if not args.checkpoint.is_file():
+        raise SystemExit(f"error: no checkpoint at {args.checkpoint}")
+    path = export_checkpoint(args.checkpoint, args.out_dir)
+    fused = {op: n for op, n in op_counts(path).items() if op in FUSED_OPS}
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB), fused ops {fused}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""The span stage: features and cues, saved weights, calibration, cross-fitted decoding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from propscan.detect import Detector
+from propscan.detect.span_model import (
+    DENSE_NAMES,
+    SpanModel,
+    lexical_tokens,
+    repetition_count,
+    span_features,
+)
+from propscan.techniques import TECHNIQUE_NAMES
+
+TEXT = ('The so-called "revolution" was a FARCE. Stop the lies! '
+        "They lie and lie. Stop the lies, they said.")
+
+
+def _scores(n: int, inside: float = 0.8) -> np.ndarray:
+    scores = np.full((n, 1 + len(TECHNIQUE_NAMES)), 0.05, np.float32)
+    scores[:, 0] = inside
+    return scores
+
+
+def _span(fragment: str, nth: int = 0) -> tuple[int, int]:
+    start = -1
+    for _ in range(nth + 1):
+        start = TEXT.index(fragment, start + 1)
+    return start, start + len(fragment)
+
+
+def test_features_see_quotes_repetition_capitals_and_punctuation() -> None:
+    spans = [_span("revolution"), _span("FARCE"), _span("Stop the lies")]
+    feats = span_features(TEXT, _scores(len(TEXT)), spans)
+    col = {name: i for i, name in enumerate(DENSE_NAMES)}
+    assert feats.dense.shape == (3, len(DENSE_NAMES))
+    assert feats.dense[0, col["scare_quotes"]] == 1 and feats.dense[1, col["scare_quotes"]] == 0
+    assert feats.dense[1, col["all_caps_word"]] == 1 and feats.dense[0, col["all_caps_word"]] == 0
+    assert feats.dense[2, col["repeated"]] == 1 and feats.dense[0, col["repeated"]] == 0
+    assert feats.dense[2, col["exclamation"]] == 1
+    assert np.isclose(feats.dense[0, col["p_inside_mean"]], 0.8)
+    assert "p:so-called" in feats.tokens[0] and "w:revolution" in feats.tokens[0]
+
+
+def test_repetition_count_and_lexical_tokens() -> None:
+    assert repetition_count(TEXT, *_span("Stop the lies")) == 1
+    assert repetition_count(TEXT, *_span("FARCE")) == 0
+    assert lexical_tokens(TEXT, *_span("FARCE")) == ["p:a", "p:was", "w:farce"]
+
+
+def _toy_model(vocab: list[str]) -> SpanModel:
+    width = len(DENSE_NAMES) + len(vocab)
+    tech_w = np.zeros((len(TECHNIQUE_NAMES), width), np.float32)
+    tech_w[TECHNIQUE_NAMES.index("Name_Calling,Labeling"), len(DENSE_NAMES)] = 3.0
+    return SpanModel(vocab, np.zeros(len(DENSE_NAMES), np.float32),
+                     np.ones(len(DENSE_NAMES), np.float32), np.zeros(width, np.float32), 2.0,
+                     tech_w, np.zeros(len(TECHNIQUE_NAMES), np.float32),
+                     np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.2, 0.4]))
+
+
+def test_span_model_round_trips_and_explains_its_choice(tmp_path: Path) -> None:
+    model = _toy_model(["w:farce", "w:lies"])
+    model.save(tmp_path / "span_model.npz")
+    loaded = SpanModel.load(tmp_path / "span_model.npz")
+    feats = span_features(TEXT, _scores(len(TEXT)), [_span("FARCE")])
+    x = loaded.matrix(feats)
+    assert x.shape == (1, len(DENSE_NAMES) + 2) and x[0, len(DENSE_NAMES)] == 1.0
+    assert loaded.p_technique(x).argmax() == TECHNIQUE_NAMES.index("Name_Calling,Labeling")
+    assert np.isclose(loaded.p_real(x)[0], 1 / (1 + np.exp(-2.0)))
+    assert loaded.strongest_word(x[0], TECHNIQUE_NAMES.index("Name_Calling,Labeling")) == (
+        "word “farce”")
+    assert np.allclose(loaded.calibrate(np.array([0.25, 0.75, 2.0])), [0.1, 0.3, 0.4])
+
+
+def test_detector_with_a_span_model_labels_and_explains(tmp_path: Path) -> None:
+    det = Detector(tmp_path)
+    det.config.update(threshold=0.5, max_gap_chars=0, keep_threshold=0.5, repetition_rule=True)
+    det.span_model_ = _toy_model(["w:farce"])
+    scores = _scores(len(TEXT), inside=0.0)
+    for fragment in ("FARCE", "Stop the lies"):
+        s, e = _span(fragment)
+        scores[s:e, 0] = 0.9
+    frags = det.decode(TEXT, scores)
+    by_text = {TEXT[s:e]: (t, c, r) for s, e, t, c, r in frags}
+    assert by_text["FARCE"][0] == "Name_Calling,Labeling"
+    assert "word “farce”" in by_text["FARCE"][2]
+    assert by_text["Stop the lies"][0] == "Repetition"
+    assert "repeated" in by_text["Stop the lies"][2]
+    assert all(0.0 <= c <= 0.4 for _, c, _ in by_text.values())  # calibration curve tops at 0.4
+    assert det.classify(TEXT, [_span("FARCE")], scores=scores) == ["Name_Calling,Labeling"]
+
+
+def test_expected_calibration_error_by_hand() -> None:
+    crossfit = pytest.importorskip("propscan.train.crossfit")
+    # bin 0.1-0.2: confidence 0.15, half correct -> |0.5 - 0.15| * 2/4; bin 0.8-0.9: 0.15 * 2/4
+    ece = crossfit.expected_calibration_error([0.15, 0.15, 0.85, 0.85], [True, False, True, True])
+    assert ece["ece"] == pytest.approx(0.25)
+    assert [b["n"] for b in ece["bins"]] == [2, 2]
+
+
+def test_cross_fitted_decoding_on_real_scores(ptc_articles: Path) -> None:
+    """Fit decoding on some articles' scores and apply it to others, as each CV fold does."""
+    crossfit = pytest.importorskip("propscan.train.crossfit")
+    from propscan.evaluate import evaluate_scores
+    from propscan.evaluate.ptc import read_articles, read_tc_labels
+
+    texts = read_articles(ptc_articles)
+    ids = sorted(texts)[:12]
+    gold = read_tc_labels(ptc_articles.parent / "train-task-flc-tc.labels")
+    det = Detector(threads=2).load()
+    scores = dict(zip(ids, det.predict([texts[i] for i in ids]), strict=True))
+    corpus = crossfit._Corpus(texts, gold, scores)
+    config, model, inner = crossfit.fit_decoding(corpus, ids[:8])
+    assert config["threshold"] in crossfit.CANDIDATE_THRESHOLDS
+    assert config["keep_threshold"] in crossfit.KEEP_THRESHOLDS
+    assert 0.0 <= inner["inner_si_f1"] <= 1.0
+    assert np.all(np.diff(model.calib_y) >= 0)  # calibration is monotone
+    fitted = crossfit._detector(config, model)
+    res = evaluate_scores(fitted, {i: texts[i] for i in ids[8:]}, gold, scores=scores)
+    assert res["si"]["n_pred"] > 0 and 0.0 < res["si"]["f1"] <= 1.0
+    assert 0.0 < res["tc"]["micro_f1"] <= 1.0
