@@ -80,8 +80,11 @@ def oof_scores(cv_dir: Path, texts: dict[str, str], threads: int = 2
         _log(f"scoring {len(ids)} held-out articles with {_fold_model(fd)}")
         det = Detector(_fold_model(fd), threads=threads).load()
         scores.update(zip(ids, det.predict([texts[i] for i in ids]), strict=True))
-    np.savez_compressed(cache, **{aid: s.astype(np.float16) for aid, s in scores.items()})
-    return scores, fold_of
+    # float16 halves the cache; round the fresh scores the same way so that a first run and
+    # a cached rerun print the same figures
+    scores = {aid: s.astype(np.float16) for aid, s in scores.items()}
+    np.savez_compressed(cache, **scores)
+    return {aid: s.astype(np.float32) for aid, s in scores.items()}, fold_of
 
 
 # ---- 2. fitting ----------------------------------------------------------------------------
@@ -436,6 +439,16 @@ def install(final_model: Path, install_dir: Path, config: dict[str, Any], model:
 def run(cv_dir: Path, data_dir: Path, final_model: Path | None = None,
         install_dir: Path | None = None, threads: int = 2) -> dict[str, Any]:
     """Cross-fitted figures for ``cv_dir``; with ``final_model``, also fit and install."""
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread: multi-threaded sums change the fits in the last bits, and near-ties
+    # in threshold choices then move the printed figures in the third decimal
+    with threadpool_limits(limits=1):
+        return _run(cv_dir, data_dir, final_model, install_dir, threads)
+
+
+def _run(cv_dir: Path, data_dir: Path, final_model: Path | None, install_dir: Path | None,
+         threads: int) -> dict[str, Any]:
     texts = read_articles(Path(data_dir) / "train-articles")
     gold = read_tc_labels(Path(data_dir) / "train-task-flc-tc.labels")
     scores, fold_of = oof_scores(cv_dir, texts, threads)
