@@ -124,3 +124,10 @@ def test_cross_fitted_decoding_on_real_scores(ptc_articles: Path) -> None:
     res = evaluate_scores(fitted, {i: texts[i] for i in ids[8:]}, gold, scores=scores)
     assert res["si"]["n_pred"] > 0 and 0.0 < res["si"]["f1"] <= 1.0
     assert 0.0 < res["tc"]["micro_f1"] <= 1.0
+
+
+def test_reasons_never_cite_a_function_word() -> None:
+    model = _toy_model(["p:was"])  # the toy weights push "p:was" hard towards Name calling
+    x = model.matrix(span_features(TEXT, _scores(len(TEXT)), [_span("FARCE")]))
+    assert x[0, len(DENSE_NAMES)] == 1.0
+    assert model.strongest_word(x[0], TECHNIQUE_NAMES.index("Name_Calling,Labeling")) is None

@@ -34,6 +34,14 @@ _WORD = re.compile(r"\w+(?:[-']\w+)*")
 _NON_WORD = re.compile(r"[\W_]+")
 _QUOTES = {'"': '"', "“": "”", "'": "'", "‘": "’", "«": "»"}
 _CONTEXT_CHARS = 40
+# the model may lean on these, but as a reason shown to a reader they explain nothing
+_FUNCTION_WORDS = frozenset({
+    "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am", "of", "to", "in",
+    "on", "at", "by", "for", "with", "from", "as", "and", "or", "but", "that", "this", "these",
+    "those", "it", "its", "he", "she", "they", "we", "you", "i", "his", "her", "their", "our",
+    "your", "has", "have", "had", "do", "does", "did", "will", "would", "can", "could", "should",
+    "may", "might",
+})
 
 #: names of the dense features, in column order (used for reasons and the model card)
 DENSE_NAMES: tuple[str, ...] = (
@@ -169,10 +177,11 @@ class SpanModel:
     def strongest_word(self, x_row: np.ndarray, technique: int) -> str | None:
         """The lexical cue that pushes hardest towards ``technique``, as reason text."""
         offset = len(DENSE_NAMES)
-        present = np.flatnonzero(x_row[offset:] > 0)
-        if len(present) == 0:
+        present = [j for j in np.flatnonzero(x_row[offset:] > 0)
+                   if self.vocab[j][2:] not in _FUNCTION_WORDS]
+        if not present:
             return None
-        contrib = self.tech_w[technique, offset + present]
+        contrib = self.tech_w[technique, offset + np.asarray(present)]
         best = int(np.argmax(contrib))
         if contrib[best] <= 0.5:  # only name a word that clearly pushed the decision
             return None
