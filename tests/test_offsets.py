@@ -53,3 +53,13 @@ def test_identity_map(length, offset):
     if length:
         assert m.to_input(0, length) == (offset, offset + length)
         assert m.to_clean(offset, offset + length) == (0, length)
+
+
+def test_mojibake_before_a_carriage_return_maps_each_character_home() -> None:
+    # found by hypothesis: ftfy used to drop the "\r", and the diff then paired the last "é"
+    # with it; keeping line breaks for the whitespace step leaves one alignment
+    text = "â€œcafÃ©éé\r\n"
+    clean, m = clean_region(text)
+    assert clean == "“cafééé"
+    sources = [text[m.starts[i]:m.ends[i]] for i in range(len(clean))]
+    assert sources == ["â€œ", "c", "a", "f", "Ã©", "é", "é"]

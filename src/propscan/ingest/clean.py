@@ -23,7 +23,7 @@ __all__ = ["clean_region"]
 
 _FUSED_DIGITS = re.compile(r"^\d{5,}(?=[A-Za-z\u00c0-\u024f\"'“‘])")
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
-_FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False,
+_FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, fix_line_breaks=False,
                              fix_latin_ligatures=False, normalization=None, explain=False)
 
 
