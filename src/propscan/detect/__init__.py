@@ -22,6 +22,7 @@ from propscan.detect.span_model import (
     DENSE_NAMES,
     SpanModel,
     is_quoted,
+    normalise_words,
     repetition_count,
     span_features,
 )
@@ -184,7 +185,7 @@ class Detector:
             best = int(np.argmax(p_tech[i]))
             cues = []
             repeated = bool(feats.dense[i, DENSE_NAMES.index("repeated")])
-            if repeated and self._repetition_applies(text, start, end):
+            if self._repetition_applies(text, start, end, repeated):
                 best = TECHNIQUE_NAMES.index(_REPETITION)
             if repeated and TECHNIQUE_NAMES[best] == _REPETITION:
                 cues.append("phrase repeated in the article")
@@ -201,12 +202,17 @@ class Detector:
                               _reason(technique, ", ".join(cues), confidence)))
         return fragments
 
-    def _repetition_applies(self, text: str, start: int, end: int) -> bool:
+    def _repetition_applies(self, text: str, start: int, end: int,
+                            repeated: bool | None = None) -> bool:
+        """Whether the Repetition rule labels this fragment; ``repeated`` when already known."""
         rule = self.config.get("repetition_rule")
-        # rule True: any repeated fragment; "phrase": only multi-word ones (single words
-        # recur in any text, so they are weaker evidence of the Repetition technique)
-        return bool(rule) and _repeated(text, start, end,
-                                        min_words=2 if rule == "phrase" else 1)
+        if not rule:
+            return False
+        # "phrase": only multi-word fragments (single words recur in any text, so they are
+        # weaker evidence of the Repetition technique); True: any repeated fragment
+        if rule == "phrase" and len(normalise_words(text[start:end]).split()) < 2:
+            return False
+        return repeated if repeated is not None else repetition_count(text, start, end) > 0
 
     def _fragment_from_tagger(self, text: str, scores: np.ndarray, start: int,
                               end: int) -> Fragment:
@@ -230,12 +236,9 @@ class Detector:
     # ---- task entry points ---------------------------------------------------------------
     def detect(self, articles: Sequence[Article]) -> None:
         """Set ``article.spans`` for each article, from its cleaned text, in input offsets."""
-        for first in range(0, len(articles), _CHUNK):
-            part = articles[first:first + _CHUNK]
-            texts = [a.clean_text for a in part]
-            for article, text, scores in zip(part, texts, self.predict(texts), strict=True):
-                article.spans = [article.span_from_clean(s, e, t, c, r)
-                                 for s, e, t, c, r in self.decode(text, scores)]
+        fragments = self.detect_texts([a.clean_text for a in articles])
+        for article, found in zip(articles, fragments, strict=True):
+            article.spans = [article.span_from_clean(s, e, t, c, r) for s, e, t, c, r in found]
 
     def detect_text(self, text: str) -> list[Fragment]:
         """Fragments of a raw text (e.g. a PTC article file), in that text's own offsets."""
@@ -341,13 +344,6 @@ def _snap(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
-
-
-def _repeated(text: str, start: int, end: int, min_words: int = 1) -> bool:
-    """Whether the fragment's words occur again elsewhere in the text (Repetition cue)."""
-    if len(text[start:end].split()) < min_words:
-        return False
-    return repetition_count(text, start, end) > 0
 
 
 def _reason(technique: str, cue: str, confidence: float) -> str:

@@ -27,7 +27,7 @@ import numpy as np
 from propscan.techniques import TECHNIQUE_NAMES
 
 __all__ = ["SpanModel", "SpanFeatures", "span_features", "DENSE_NAMES", "lexical_tokens",
-           "repetition_count", "is_quoted"]
+           "repetition_count", "is_quoted", "normalise_words"]
 
 _N_TECH = len(TECHNIQUE_NAMES)
 _WORD = re.compile(r"\w+(?:[-']\w+)*")
@@ -59,16 +59,17 @@ class SpanFeatures:
     tokens: list[list[str]]  # lexical tokens per span ("w:word", "p:word")
 
 
-def _normalise(fragment: str) -> str:
+def normalise_words(fragment: str) -> str:
+    """Lowercased words joined by single spaces (how repetition is matched)."""
     return _NON_WORD.sub(" ", fragment.lower()).strip()
 
 
 def repetition_count(text: str, start: int, end: int) -> int:
     """How often the fragment's words occur elsewhere in the text (0: not repeated)."""
-    needle = _normalise(text[start:end])
+    needle = normalise_words(text[start:end])
     if len(needle) < 4:
         return 0
-    rest = " " + _normalise(text[:start]) + " | " + _normalise(text[end:]) + " "
+    rest = " " + normalise_words(text[:start]) + " | " + normalise_words(text[end:]) + " "
     return rest.count(f" {needle} ")
 
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from propscan.detect import Detector, candidate_spans
 from propscan.detect.span_model import DENSE_NAMES, SpanFeatures, SpanModel, span_features
-from propscan.evaluate import evaluate_scores, si_scores
+from propscan.evaluate import si_scores, tc_scores
 from propscan.evaluate.ptc import read_articles, read_tc_labels
 from propscan.techniques import TECHNIQUE_NAMES
 
@@ -244,12 +244,14 @@ def fit_decoding(corpus: _Corpus, ids: list[str]) -> tuple[dict[str, Any], SpanM
     # technique model: C and the repetition rule by inner-split TC accuracy on gold spans
     parts = {h: corpus.gold_matrix_parts(h) for h in (tuple(half_a), tuple(half_b))}
     best_tc = (-1.0, TECH_C[0], True)
+    tech_fits: dict[tuple[float, tuple], SpanModel] = {}  # (C, training half) -> fitted model
     for c in TECH_C:
         p_gold: dict[tuple, np.ndarray] = {}
         for train_h, test_h in ((tuple(half_a), tuple(half_b)), (tuple(half_b), tuple(half_a))):
             shell = _shell(vocab, parts[train_h][0].dense)
             w, b = _fit_tech(_design(shell, parts[train_h][0]), parts[train_h][1], c)
             shell.tech_w, shell.tech_b = w, b
+            tech_fits[(c, train_h)] = shell
             p_gold[test_h] = shell.p_technique(_design(shell, parts[test_h][0]))
         for rule in REPETITION_RULES:
             det = _detector({"repetition_rule": rule}, None)
@@ -273,12 +275,7 @@ def fit_decoding(corpus: _Corpus, ids: list[str]) -> tuple[dict[str, Any], SpanM
 
     shell_all = _shell(vocab, gold_feats.dense)
     tech_w, tech_b = _fit_tech(_design(shell_all, gold_feats), gold_y, tech_c)
-    tech_halves = {}
-    for train_h in (tuple(half_a), tuple(half_b)):
-        shell = _shell(vocab, parts[train_h][0].dense)
-        shell.tech_w, shell.tech_b = _fit_tech(_design(shell, parts[train_h][0]),
-                                               parts[train_h][1], tech_c)
-        tech_halves[train_h] = shell
+    tech_halves = {h: tech_fits[(tech_c, h)] for h in (tuple(half_a), tuple(half_b))}
 
     # span filter: candidate threshold, gap and keep threshold by inner-split SI F1
     gold_si = [(aid, s, e) for aid in ids for _, s, e in corpus.gold_by.get(aid, [])]
@@ -361,46 +358,39 @@ def expected_calibration_error(confidence: list[float], correct: list[bool],
     return {"ece": float(ece), "n": len(conf), "bins": table}
 
 
-def _fragments_correct(corpus: _Corpus, det: Detector, ids: list[str]
-                       ) -> tuple[list[float], list[bool]]:
-    conf, ok = [], []
-    for aid in ids:
-        for s, e, tech, c, _ in det.decode(corpus.texts[aid], corpus.scores[aid]):
-            conf.append(c)
-            ok.append(any(t == tech and gs < e and s < ge
-                          for t, gs, ge in corpus.gold_by.get(aid, [])))
-    return conf, ok
-
-
 def cross_fitted_figures(corpus: _Corpus, fold_of: dict[str, int]) -> dict[str, Any]:
     """SI, TC and ECE per fold, each fold decoded with choices fitted on the other folds."""
     folds = sorted(set(fold_of.values()))
     per_fold, all_conf, all_ok = [], [], []
-    pooled_si_pred, pooled_tc_pred = [], []
+    all_si_pred, all_tc_pred = [], []
     for k in folds:
         test = sorted(a for a, f in fold_of.items() if f == k)
         train = sorted(a for a, f in fold_of.items() if f != k)
         _log(f"fold {k}: fitting decoding on {len(train)} articles, scoring {len(test)}")
         config, model, _ = fit_decoding(corpus, train)
         det = _detector(config, model)
-        texts = {a: corpus.texts[a] for a in test}
-        res = evaluate_scores(det, texts, corpus.gold, scores=corpus.scores)
-        conf, ok = _fragments_correct(corpus, det, test)
-        all_conf += conf
-        all_ok += ok
+        si_pred, tc_pred, conf, ok = [], [], [], []
+        for aid in test:  # decode and classify each article once; every figure reads these
+            gold = corpus.gold_by.get(aid, [])
+            for s, e, tech, c, _ in det.decode(corpus.texts[aid], corpus.scores[aid]):
+                si_pred.append((aid, s, e))
+                conf.append(c)
+                ok.append(any(t == tech and gs < e and s < ge for t, gs, ge in gold))
+            rows = [(s, e) for _, s, e in gold]
+            labels = det.classify(corpus.texts[aid], rows, scores=corpus.scores[aid])
+            tc_pred += [(aid, t, s, e) for (s, e), t in zip(rows, labels, strict=True)]
+        fold_gold = [g for g in corpus.gold if fold_of[g[0]] == k]
+        si = si_scores(si_pred, [(a, s, e) for a, _, s, e in fold_gold])
+        tc = tc_scores(tc_pred, fold_gold)
         ece = expected_calibration_error(conf, ok)["ece"]
         per_fold.append({"fold": k, "articles": len(test), "config": config,
-                         "si": res["si"], "tc": res["tc"], "ece": ece})
-        pooled_si_pred += [(a, s, e) for a in test
-                           for s, e, *_ in det.decode(corpus.texts[a], corpus.scores[a])]
-        for a in test:
-            rows = [(s, e) for t, s, e in corpus.gold_by.get(a, [])]
-            labels = det.classify(corpus.texts[a], rows, scores=corpus.scores[a])
-            pooled_tc_pred += [(a, t, s, e) for (s, e), t in zip(rows, labels, strict=True)]
-        _log(f"fold {k}: SI F1 {res['si']['f1']:.4f}  TC micro-F1 {res['tc']['micro_f1']:.4f}  "
+                         "si": si, "tc": tc, "ece": ece})
+        all_si_pred += si_pred
+        all_tc_pred += tc_pred
+        all_conf += conf
+        all_ok += ok
+        _log(f"fold {k}: SI F1 {si['f1']:.4f}  TC micro-F1 {tc['micro_f1']:.4f}  "
              f"ECE {ece:.4f}")
-    from propscan.evaluate import tc_scores
-
     gold_si = [(a, s, e) for a, _, s, e in corpus.gold]
     summary = {}
     for key, get in (("si_precision", lambda f: f["si"]["precision"]),
@@ -416,8 +406,8 @@ def cross_fitted_figures(corpus: _Corpus, fold_of: dict[str, int]) -> dict[str, 
                       "decoding settings, span model and calibration were fitted on the other "
                       "folds only",
         "folds": per_fold, "mean_std": summary,
-        "pooled": {"si": si_scores(pooled_si_pred, gold_si),
-                   "tc": tc_scores(pooled_tc_pred, corpus.gold),
+        "pooled": {"si": si_scores(all_si_pred, gold_si),
+                   "tc": tc_scores(all_tc_pred, corpus.gold),
                    "calibration": expected_calibration_error(all_conf, all_ok)},
     }
 
