@@ -11,7 +11,7 @@ help:
 	@echo "make demo         set up .venv and analyze the bundled invented example"
 	@echo "make test         set up .venv with dev + train extras (CPU torch) and run all tests"
 	@echo "make lint         ruff"
-	@echo "make train        reproduce the shipped model from $(SHARED)/data (5-fold CV, ~90 min)"
+	@echo "make train        reproduce the shipped model from $(SHARED)/data (5-fold CV, ~2.5 h)"
 	@echo "make bench        speed and memory figures of the detector"
 	@echo "make bench-batch  batch throughput with 1 and 2 workers"
 

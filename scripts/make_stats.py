@@ -4,7 +4,8 @@ Usage: python scripts/make_stats.py [--shared ../shared] [--threads 2] [--oof CV
 Only quantiles (numbers) are written: no text of the corpora enters the repository.
 The shipped model was trained on the PTC articles, so its own scores on them would be
 optimistic; with ``--oof`` the PTC reference uses the cross-validation folds' held-out scores
-(``CV_DIR/oof_scores.npz``, see ``propscan.train.crossfit``) with the shipped decoding instead.
+(``CV_DIR/oof_scores.npz`` and ``oof_states.npz``, see ``propscan.train.crossfit``) with the
+shipped decoding instead.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from propscan.detect import Detector
+from propscan.detect import Detector, TokenStates
 from propscan.detect.scoring import REFERENCES, STATS_DIR, article_figures
 from propscan.doc import Article
 from propscan.offsets import OffsetMap
@@ -47,11 +48,13 @@ def main() -> None:
     for ref, directory in sources.items():
         articles = _articles(directory)
         if ref == "ptc_train" and args.oof is not None:
-            with np.load(args.oof / "oof_scores.npz") as z:
+            states_path = args.oof / "oof_states.npz"
+            with np.load(args.oof / "oof_scores.npz") as z, np.load(states_path) as st:
                 for a in articles:
-                    scores = z[a.id.removeprefix("article")].astype(np.float32)
-                    a.spans = [a.span_from_clean(*f) for f in detector.decode(a.clean_text,
-                                                                              scores)]
+                    aid = a.id.removeprefix("article")
+                    states = TokenStates(st[f"{aid}:offsets"], st[f"{aid}:proj"].astype(np.float32))
+                    found = detector.decode(a.clean_text, z[aid].astype(np.float32), states)
+                    a.spans = [a.span_from_clean(*f) for f in found]
         else:
             detector.detect(articles)
         figures = [article_figures(a) for a in articles]

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from propscan.detect import DEFAULT_MODEL_DIR, Detector
+from propscan.detect.span_model import DENSE_NAMES, SpanModel
 from propscan.doc import Article
 from propscan.errors import ConfigError, ModelError
 from propscan.offsets import OffsetMap
@@ -109,6 +110,28 @@ def test_repeated_phrase_is_classified_as_repetition() -> None:
 def test_missing_model_files_raise_model_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="model file missing"):
         Detector(tmp_path).load()
+
+
+def test_span_model_from_another_version_is_a_model_error(tmp_path: Path) -> None:
+    import shutil
+
+    for name in ("model.onnx", "tokenizer.json"):
+        shutil.copy(DEFAULT_MODEL_DIR / name, tmp_path / name)
+    shipped = SpanModel.load(DEFAULT_MODEL_DIR / "span_model.npz")
+    shipped.dense_mean, shipped.dense_std = shipped.dense_mean[:-1], shipped.dense_std[:-1]
+    shipped.save(tmp_path / "span_model.npz")
+    with pytest.raises(ModelError, match="span features"):
+        Detector(tmp_path).load()
+
+
+def test_shipped_tagger_outputs_span_head_states(detector: Detector) -> None:
+    text = "The so-called experts keep lying to you."
+    ((scores, states),) = detector.encode([text])
+    assert states is not None and len(states.offsets) == len(states.proj) > 5
+    assert states.proj.shape[1] == 2 * len(TECHNIQUE_NAMES)
+    # the shipped span model leans on the head: its technique weights there are not zero
+    head = slice(DENSE_NAMES.index(f"head:{TECHNIQUE_NAMES[0]}"), len(DENSE_NAMES))
+    assert np.abs(detector.span_model_.tech_w[:, head]).sum() > 0
 
 
 def test_threshold_out_of_range_is_a_config_error() -> None:

@@ -55,7 +55,15 @@ def test_si_one_prediction_covering_two_gold_fragments() -> None:
 
 def test_si_without_predictions_scores_zero() -> None:
     res = si_scores([], [("a", 0, 5)])
-    assert res == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "n_pred": 0, "n_gold": 1}
+    assert res == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "n_pred": 0, "n_gold": 1,
+                   "n_pred_no_overlap": 0}
+
+
+def test_si_counts_predictions_that_overlap_no_gold_fragment() -> None:
+    # [0,4) touches gold [0,10); [12,15) falls in the gap; [30,40) lies in another article's range
+    res = si_scores([("a", 0, 4), ("a", 12, 15), ("b", 30, 40)],
+                    [("a", 0, 10), ("a", 20, 30), ("b", 0, 5)])
+    assert res["n_pred"] == 3 and res["n_pred_no_overlap"] == 2
 
 
 def test_tc_micro_f1_and_per_technique() -> None:

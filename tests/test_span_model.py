@@ -113,15 +113,16 @@ def test_cross_fitted_decoding_on_real_scores(ptc_articles: Path) -> None:
     ids = sorted(texts)[:12]
     gold = read_tc_labels(ptc_articles.parent / "train-task-flc-tc.labels")
     det = Detector(threads=2).load()
-    scores = dict(zip(ids, det.predict([texts[i] for i in ids]), strict=True))
-    corpus = crossfit._Corpus(texts, gold, scores)
+    encoded = dict(zip(ids, det.encode([texts[i] for i in ids]), strict=True))
+    corpus = crossfit._Corpus(texts, gold, {i: sc for i, (sc, _) in encoded.items()},
+                              {i: st for i, (_, st) in encoded.items()})
     config, model, inner = crossfit.fit_decoding(corpus, ids[:8])
     assert config["threshold"] in crossfit.CANDIDATE_THRESHOLDS
     assert config["keep_threshold"] in crossfit.KEEP_THRESHOLDS
     assert 0.0 <= inner["inner_si_f1"] <= 1.0
     assert np.all(np.diff(model.calib_y) >= 0)  # calibration is monotone
     fitted = crossfit._detector(config, model)
-    res = evaluate_scores(fitted, {i: texts[i] for i in ids[8:]}, gold, scores=scores)
+    res = evaluate_scores(fitted, {i: texts[i] for i in ids[8:]}, gold, scores=encoded)
     assert res["si"]["n_pred"] > 0 and 0.0 < res["si"]["f1"] <= 1.0
     assert 0.0 < res["tc"]["micro_f1"] <= 1.0
 
@@ -131,3 +132,55 @@ def test_reasons_never_cite_a_function_word() -> None:
     x = model.matrix(span_features(TEXT, _scores(len(TEXT)), [_span("FARCE")]))
     assert x[0, len(DENSE_NAMES)] == 1.0
     assert model.strongest_word(x[0], TECHNIQUE_NAMES.index("Name_Calling,Labeling")) is None
+
+
+def test_span_head_columns_pool_the_token_states() -> None:
+    """Head features average the fragment tokens' share and the context tokens' share."""
+    from propscan.detect.span_model import SPAN_CONTEXT_TOKENS, TokenStates
+
+    text = "aa bb cc dd"
+    offsets = np.array([[0, 2], [3, 5], [6, 8], [9, 11]])
+    proj = np.zeros((4, 2 * len(TECHNIQUE_NAMES)), np.float32)
+    proj[1, 0], proj[2, 0] = 2.0, 4.0  # fragment tokens "bb cc": technique 0 logit 3 on average
+    proj[0, len(TECHNIQUE_NAMES) + 1] = 6.0  # context tokens "aa", "dd": technique 1 logit 3
+    assert SPAN_CONTEXT_TOKENS >= 1
+    feats = span_features(text, _scores(len(text)), [(3, 8)], TokenStates(offsets, proj))
+    head = feats.dense[0, DENSE_NAMES.index(f"head:{TECHNIQUE_NAMES[0]}"):]
+    logits = np.zeros(len(TECHNIQUE_NAMES))
+    logits[0], logits[1] = 3.0, 3.0
+    np.testing.assert_allclose(head, logits - np.log(np.exp(logits).sum()), atol=1e-5)
+    without = span_features(text, _scores(len(text)), [(3, 8)])
+    assert not without.dense[0, DENSE_NAMES.index(f"head:{TECHNIQUE_NAMES[0]}"):].any()
+
+
+def _repetition_count_directly(text: str, start: int, end: int) -> int:
+    """The definition, normalising the whole article for each fragment (slow)."""
+    from propscan.detect.span_model import normalise_words
+
+    needle = normalise_words(text[start:end])
+    if len(needle) < 4:
+        return 0
+    rest = " " + normalise_words(text[:start]) + " | " + normalise_words(text[end:]) + " "
+    return rest.count(f" {needle} ")
+
+
+def test_repetition_count_on_a_normalised_article_matches_the_definition(
+        ptc_articles: Path) -> None:
+    import random
+
+    from propscan.detect.span_model import NormalisedText
+
+    rng = random.Random(7)
+    texts = [p.read_text(encoding="utf-8") for p in sorted(ptc_articles.glob("*.txt"))[:15]]
+    texts.append("İstanbul_said it: LIES, lies and lies! İstanbul said it.")  # lower() grows
+    checked = repeated = 0
+    for text in texts:
+        normalised = NormalisedText(text)
+        for _ in range(150):
+            start = rng.randrange(len(text))
+            end = min(len(text), start + rng.randrange(1, 40))
+            got = repetition_count(text, start, end, normalised)
+            assert got == _repetition_count_directly(text, start, end), (text[start:end],)
+            checked += 1
+            repeated += got > 0
+    assert checked == 16 * 150 and repeated > 20  # the comparison saw real repetitions

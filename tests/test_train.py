@@ -28,8 +28,58 @@ def test_one_epoch_on_two_articles_exports_a_loadable_int8_model(tmp_path: Path,
     assert (model_dir / "model.onnx").stat().st_size < 40e6  # int8: the shipping budget
     detector = Detector(model_dir, threads=2).load()
     text = "The so-called experts keep lying to you."
-    scores = detector.predict([text])[0]
+    scores, states = detector.encode([text])[0]
     assert scores.shape == (len(text), 15)
     assert np.all((scores >= 0) & (scores <= 1))
+    assert states is not None and states.proj.shape == (len(states.offsets), 28)
     assert "epoch 1 mean loss" in (run / "train.log").read_text()
     assert (run / "tagger.pt").is_file()
+
+
+def test_span_head_pooling_at_inference_equals_the_trained_head() -> None:
+    """The exported graph gives per-token shares of the span head; averaging them over a
+    fragment and its context must give the head's own logits (the decomposition is exact)."""
+    import torch
+    from transformers import AutoModel
+
+    from propscan.detect.span_model import TokenStates, span_head_log_probs
+    from propscan.detect.windows import load_tokenizer, tokenize
+    from propscan.train.trainer import Tagger, base_model_path
+
+    torch.manual_seed(0)
+    model = Tagger(AutoModel.from_pretrained(str(base_model_path()))).eval()
+    tokenizer = load_tokenizer(base_model_path() / "tokenizer.json")
+    text = "They call it a reform, but this so-called reform is a shameless theft of our land."
+    ids, offsets = tokenize(tokenizer, text)
+    window = torch.tensor([[tokenizer.token_to_id("[CLS]"), *ids,
+                            tokenizer.token_to_id("[SEP]")]])
+    start = text.index("so-called reform")
+    end = start + len("so-called reform")
+    with torch.no_grad():
+        _, proj = model(window, torch.ones_like(window))
+        hidden = model.hidden(window, torch.ones_like(window))
+        first = int(np.searchsorted(offsets[:, 1], start, side="right"))
+        last = int(np.searchsorted(offsets[:, 0], end, side="left"))
+        spans = torch.tensor([[0, first + 1, last + 1, 0]])  # window positions: [CLS] is 0
+        expected = torch.log_softmax(model.span_logits(hidden, spans,
+                                                       torch.tensor([len(ids)])), dim=-1)
+    got = span_head_log_probs(TokenStates(offsets, proj[0, 1:-1].numpy()), [(start, end)])
+    np.testing.assert_allclose(got, expected.numpy(), atol=1e-4)
+
+
+def test_training_windows_carry_the_gold_fragments_in_window_positions(ptc_articles: Path) -> None:
+    from propscan.detect.windows import load_tokenizer
+    from propscan.train.data import build_examples, load_ptc
+    from propscan.train.trainer import base_model_path
+
+    texts, labels = load_ptc(ptc_articles.parent)
+    aid = max(texts, key=lambda a: len(texts[a]))  # long enough for several windows
+    tokenizer = load_tokenizer(base_model_path() / "tokenizer.json")
+    examples = build_examples(tokenizer, texts, labels, [aid])
+    assert len(examples) > 1 and sum(len(e.spans) for e in examples) >= len(labels[aid])
+    for e in examples:
+        content = int(e.mask.sum())
+        for first, end, tech in e.spans:
+            assert 1 <= first < end <= 1 + content  # inside the content, [CLS] is 0
+            # every token of the fragment is a target of its technique, and inside
+            assert e.labels[first:end, 0].all() and e.labels[first:end, 1 + tech].all()

@@ -63,8 +63,15 @@ def evaluate(
     print(f"{result['articles']} {scope}")
     print(f"SI  precision {si['precision']:.4f}  recall {si['recall']:.4f}  F1 {si['f1']:.4f}  "
           f"({si['n_pred']} predicted, {si['n_gold']} gold fragments)")
+    print(_no_overlap_line(si))
     print(f"TC  micro-F1 {tc['micro_f1']:.4f}  ({tc['n_gold']} gold rows)")
     _print_per_technique(tc)
+
+
+def _no_overlap_line(si: dict) -> str:
+    share = si["n_pred_no_overlap"] / max(si["n_pred"], 1)
+    return (f"    {si['n_pred_no_overlap']} of {si['n_pred']} predicted fragments ({share:.1%}) "
+            "overlap no gold fragment")
 
 
 def _print_per_technique(tc: dict) -> None:
@@ -88,6 +95,7 @@ def _print_cross_validation(result: dict) -> None:
     si, tc, cal = pooled["si"], pooled["tc"], pooled["calibration"]
     print(f"pooled over all articles: SI P {si['precision']:.4f} R {si['recall']:.4f} "
           f"F1 {si['f1']:.4f}; TC micro-F1 {tc['micro_f1']:.4f}")
+    print(_no_overlap_line(si))
     _print_per_technique(tc)
     print(f"calibration of span confidences: ECE {cal['ece']:.4f} over {cal['n']} predicted "
           "fragments (correct = overlaps a gold fragment of the same technique)")

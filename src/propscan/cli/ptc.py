@@ -79,11 +79,11 @@ def techniques(
             raise InvalidRecord(f"{spans_path}: article {aid} is not in {articles_dir}")
     detector = _detector(model_dir, threads)
     needed = sorted({aid for aid, _, _ in rows})
-    scores = dict(zip(needed, detector.predict([texts[i] for i in needed]), strict=True))
+    encoded = dict(zip(needed, detector.encode([texts[i] for i in needed]), strict=True))
     labels: dict[int, str] = {}
     for aid in needed:
         idx = [i for i, row in enumerate(rows) if row[0] == aid]
         found = detector.classify(texts[aid], [(rows[i][1], rows[i][2]) for i in idx],
-                                  scores=scores[aid])
+                                  *encoded[aid])
         labels.update(zip(idx, found, strict=True))
     _write([f"{aid}\t{labels[i]}\t{s}\t{e}" for i, (aid, s, e) in enumerate(rows)], output)

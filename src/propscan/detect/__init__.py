@@ -1,9 +1,10 @@
 """Propaganda span detection: a MiniLM token tagger (onnxruntime) plus a span stage (numpy).
 
 Stage 1, the tagger, gives for every token p(inside any propaganda fragment) and
-p(technique | inside) for the 14 PTC techniques; :meth:`Detector.predict` turns those into
-per-character scores. Stage 2, :meth:`Detector.decode`, cuts candidate fragments where
-p(inside) passes a threshold and hands them to the span model
+p(technique | inside) for the 14 PTC techniques, plus each token's share of its span head
+(a technique classifier over pooled fragment and context states); :meth:`Detector.encode` turns
+those into per-character scores and per-token states. Stage 2, :meth:`Detector.decode`, cuts
+candidate fragments where p(inside) passes a threshold and hands them to the span model
 (:mod:`propscan.detect.span_model`), which keeps the real ones, names their technique and gives
 a calibrated confidence and a reason. :meth:`Detector.classify` labels given fragments (the PTC
 "TC" task). No torch anywhere here.
@@ -21,6 +22,7 @@ import numpy as np
 from propscan.detect.span_model import (
     DENSE_NAMES,
     SpanModel,
+    TokenStates,
     is_quoted,
     normalise_words,
     repetition_count,
@@ -31,7 +33,7 @@ from propscan.doc import Article
 from propscan.errors import ConfigError, ModelError
 from propscan.techniques import TECHNIQUE_NAMES, get_technique
 
-__all__ = ["Detector", "DEFAULT_MODEL_DIR", "Fragment", "candidate_spans"]
+__all__ = ["Detector", "DEFAULT_MODEL_DIR", "Fragment", "TokenStates", "candidate_spans"]
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "model"
 #: (start, end, technique, confidence, reason), offsets into the text given
@@ -91,10 +93,26 @@ class Detector:
                 self.span_model_ = SpanModel.load(span_model_path)
             except (OSError, ValueError, KeyError) as err:
                 raise ModelError(f"cannot load {span_model_path}: {err}") from None
+            self._check_span_model(span_model_path)
         metrics_path = self.model_dir / "metrics.json"
         if metrics_path.is_file():
             self.metrics = json.loads(metrics_path.read_text())
         return self
+
+    def _check_span_model(self, path: Path) -> None:
+        """A span model must match this code's features and the tagger's outputs."""
+        assert self.span_model_ is not None and self.session_ is not None
+        width = len(self.span_model_.dense_mean)
+        if width != len(DENSE_NAMES):
+            raise ModelError(f"{path} was fitted on {width} span features, this version of "
+                             f"propscan computes {len(DENSE_NAMES)}: reinstall propscan or "
+                             "refit the model (python -m propscan.train)")
+        head = slice(DENSE_NAMES.index(f"head:{TECHNIQUE_NAMES[0]}"), len(DENSE_NAMES))
+        model = self.span_model_
+        uses_head = np.any(model.tech_w[:, head]) or np.any(model.real_w[head])
+        if uses_head and len(self.session_.get_outputs()) < 2:
+            raise ModelError(f"{path} reads the span head, but {self.model_dir / 'model.onnx'} "
+                             "does not output it (a tagger exported before span heads)")
 
     @property
     def threshold(self) -> float:
@@ -125,6 +143,11 @@ class Detector:
         Column 0 is p(inside a propaganda fragment); column 1 + i is p(TECHNIQUE_NAMES[i] |
         inside). Characters between tokens (whitespace) get the lower score of their neighbours.
         """
+        return [scores for scores, _ in self.encode(texts)]
+
+    def encode(self, texts: list[str]) -> list[tuple[np.ndarray, TokenStates | None]]:
+        """:meth:`predict`'s scores with the tagger's span-head projections per token (None when
+        the model does not output them), which the span model pools over each fragment."""
         self._require_loaded()
         tok = self.tokenizer_
         cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
@@ -136,6 +159,8 @@ class Detector:
                                                          stride=INFERENCE_STRIDE))
         sums = [np.zeros((len(ids), 1 + len(TECHNIQUE_NAMES)), np.float32) for ids, _ in per_text]
         counts = [np.zeros(len(ids), np.float32) for ids, _ in per_text]
+        with_states = len(self.session_.get_outputs()) > 1
+        states: list[np.ndarray | None] = [None] * len(texts)
         jobs.sort(key=lambda j: len(j[1].input_ids))  # similar lengths -> little padding
         for b in range(0, len(jobs), _BATCH):
             batch = jobs[b:b + _BATCH]
@@ -145,15 +170,27 @@ class Detector:
             for r, (_, w) in enumerate(batch):
                 input_ids[r, :len(w.input_ids)] = w.input_ids
                 mask[r, :len(w.input_ids)] = 1
-            probs = self.session_.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
+            outputs = self.session_.run(None, {"input_ids": input_ids, "attention_mask": mask})
+            probs = outputs[0]
             for r, (i, w) in enumerate(batch):
                 sl = slice(w.first_token, w.first_token + w.n_content)
                 sums[i][sl] += probs[r, 1:1 + w.n_content]
                 counts[i][sl] += 1
-        out = []
-        for text, (_, offsets), s, c in zip(texts, per_text, sums, counts, strict=True):
-            token_scores = s / np.maximum(c, 1)[:, None]
-            out.append(_chars_from_tokens(len(text), offsets, token_scores))
+                if with_states:
+                    proj = outputs[1]
+                    if states[i] is None:
+                        states[i] = np.zeros((len(per_text[i][0]), proj.shape[2]), np.float32)
+                    states[i][sl] += proj[r, 1:1 + w.n_content]
+        out: list[tuple[np.ndarray, TokenStates | None]] = []
+        for i, (text, (ids, offsets)) in enumerate(zip(texts, per_text, strict=True)):
+            n = np.maximum(counts[i], 1)[:, None]
+            token_scores = sums[i] / n
+            token_states = None
+            if with_states:
+                proj = states[i] / n if states[i] is not None else np.zeros(
+                    (len(ids), 2 * len(TECHNIQUE_NAMES)), np.float32)
+                token_states = TokenStates(offsets, proj)
+            out.append((_chars_from_tokens(len(text), offsets, token_scores), token_states))
         return out
 
     # ---- decoding ------------------------------------------------------------------------
@@ -162,8 +199,9 @@ class Detector:
         return candidate_spans(text, scores, self.threshold, int(self.config["max_gap_chars"]),
                                int(self.config["min_chars"]))
 
-    def decode(self, text: str, scores: np.ndarray) -> list[Fragment]:
-        """Fragments of ``text`` from its per-character scores (see :meth:`predict`).
+    def decode(self, text: str, scores: np.ndarray,
+               states: TokenStates | None = None) -> list[Fragment]:
+        """Fragments of ``text`` from its per-character scores and states (see :meth:`encode`).
 
         With a span model (the shipped one has it), each candidate is rescored as a whole and
         kept when p(real) passes ``keep_threshold``; its technique and calibrated confidence come
@@ -174,7 +212,7 @@ class Detector:
             return []
         if self.span_model_ is None:
             return [self._fragment_from_tagger(text, scores, s, e) for s, e in spans]
-        feats = span_features(text, scores, spans)
+        feats = span_features(text, scores, spans, states)
         x = self.span_model_.matrix(feats)
         p_real = self.span_model_.p_real(x)
         p_tech = self.span_model_.p_technique(x)
@@ -249,14 +287,16 @@ class Detector:
         out: list[list[Fragment]] = []
         for first in range(0, len(texts), _CHUNK):
             part = texts[first:first + _CHUNK]
-            out.extend(self.decode(t, s) for t, s in zip(part, self.predict(part), strict=True))
+            out.extend(self.decode(t, s, st)
+                       for t, (s, st) in zip(part, self.encode(part), strict=True))
         return out
 
     def classify(self, text: str, spans: list[tuple[int, int]],
-                 scores: np.ndarray | None = None) -> list[str]:
+                 scores: np.ndarray | None = None,
+                 states: TokenStates | None = None) -> list[str]:
         """One technique per given (start, end) span of ``text`` (the PTC TC task)."""
         if scores is None:
-            scores = self.predict([text])[0]
+            scores, states = self.encode([text])[0]
         out = []
         for start, end in spans:
             if not 0 <= start < end <= len(text):
@@ -266,7 +306,7 @@ class Detector:
             out.extend(self._technique(text, scores, s, e)[0] for s, e in spans)
             return out
         p_tech = self.span_model_.p_technique(
-            self.span_model_.matrix(span_features(text, scores, list(spans))))
+            self.span_model_.matrix(span_features(text, scores, list(spans), states)))
         seen: dict[tuple[int, int], int] = {}
         for (start, end), row in zip(spans, p_tech, strict=True):
             ranking = [TECHNIQUE_NAMES[j] for j in np.argsort(-row)]

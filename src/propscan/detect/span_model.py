@@ -2,9 +2,11 @@
 
 The token tagger gives per-character scores; thresholding them yields candidate fragments.
 :class:`SpanModel` looks at each candidate as a whole, the way the published PTC systems' span
-classifiers do: the tagger's scores over the span and around it, structural cues the uncased
-encoder cannot see (capitals, scare quotes, repetition within the article, punctuation) and the
-words of the span and the two words before it. Two logistic regressions read those features:
+classifiers do: the tagger's scores over the span and around it, the tagger's own span
+classifier (a head trained on the mean hidden state of a fragment's tokens and of the tokens
+around it, see :func:`span_head_log_probs`), structural cues the uncased encoder cannot see
+(capitals, scare quotes, repetition within the article, punctuation) and the words of the span
+and the two words before it. Two logistic regressions read those features:
 
 * ``p_real``: is this candidate a propaganda fragment at all? (drops false alarms, SI precision)
 * ``p_technique``: which of the 14 techniques is it? (the PTC TC task)
@@ -18,6 +20,7 @@ seen. Weights are fitted by :mod:`propscan.train.crossfit` (scikit-learn) and st
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,14 +29,19 @@ import numpy as np
 
 from propscan.techniques import TECHNIQUE_NAMES
 
-__all__ = ["SpanModel", "SpanFeatures", "span_features", "DENSE_NAMES", "lexical_tokens",
-           "repetition_count", "is_quoted", "normalise_words"]
+__all__ = ["SpanModel", "SpanFeatures", "TokenStates", "span_features", "span_head_log_probs",
+           "DENSE_NAMES", "lexical_tokens", "repetition_count", "NormalisedText", "is_quoted",
+           "normalise_words", "SPAN_CONTEXT_TOKENS"]
 
 _N_TECH = len(TECHNIQUE_NAMES)
 _WORD = re.compile(r"\w+(?:[-']\w+)*")
 _NON_WORD = re.compile(r"[\W_]+")
+_WORD_RUN = re.compile(r"[^\W_]+")  # what survives normalise_words
 _QUOTES = {'"': '"', "“": "”", "'": "'", "‘": "’", "«": "»"}
 _CONTEXT_CHARS = 40
+#: tokens each side of a fragment that make its context for the span head (training and
+#: inference must agree on it)
+SPAN_CONTEXT_TOKENS = 32
 # the model may lean on these, but as a reason shown to a reader they explain nothing
 _FUNCTION_WORDS = frozenset({
     "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am", "of", "to", "in",
@@ -50,7 +58,22 @@ DENSE_NAMES: tuple[str, ...] = (
     "question", "capitalised_share", "all_caps_word", "sentence_start",
     *(f"tech_mean:{t}" for t in TECHNIQUE_NAMES),
     *(f"tech_log:{t}" for t in TECHNIQUE_NAMES),
+    *(f"head:{t}" for t in TECHNIQUE_NAMES),
 )
+_HEAD = DENSE_NAMES.index(f"head:{TECHNIQUE_NAMES[0]}")
+
+
+@dataclass
+class TokenStates:
+    """Per-token span-head projections from the tagger, with the tokens' character offsets.
+
+    The span head is linear in the mean hidden state of a fragment's tokens and of its context
+    tokens, so the tagger outputs each token's share instead of its 384-wide hidden state:
+    ``proj[:, :14]`` (fragment part, bias included) and ``proj[:, 14:]`` (context part).
+    """
+
+    offsets: np.ndarray  # (n_tokens, 2) start, end
+    proj: np.ndarray  # (n_tokens, 28)
 
 
 @dataclass
@@ -64,13 +87,63 @@ def normalise_words(fragment: str) -> str:
     return _NON_WORD.sub(" ", fragment.lower()).strip()
 
 
-def repetition_count(text: str, start: int, end: int) -> int:
-    """How often the fragment's words occur elsewhere in the text (0: not repeated)."""
+class NormalisedText:
+    """A text's words, lowercased and joined once, so that many fragments of one article can be
+    looked up for repetition without normalising the whole article again for each."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        lowered = text.lower()
+        # lowercasing first, as normalise_words does; where it changes the length (a few
+        # non-ASCII letters) offsets would shift, so such texts take the direct path
+        self.exact = len(lowered) == len(text)
+        runs = list(_WORD_RUN.finditer(lowered)) if self.exact else []
+        self.lowered = lowered
+        self.starts = [m.start() for m in runs]
+        self.ends = [m.end() for m in runs]
+        self.joined = " ".join(m.group() for m in runs)
+        self.pos, at = [], 0  # where each word starts in ``joined``
+        for m in runs:
+            self.pos.append(at)
+            at += m.end() - m.start() + 1
+
+    def before(self, offset: int) -> str:
+        """``normalise_words(text[:offset])``."""
+        if not self.exact:
+            return normalise_words(self.text[:offset])
+        n = bisect.bisect_right(self.ends, offset)  # words ending at or before offset
+        head = self.joined[:self.pos[n - 1] + self.ends[n - 1] - self.starts[n - 1]] if n else ""
+        if n < len(self.starts) and self.starts[n] < offset:  # a word cut by offset
+            part = self.lowered[self.starts[n]:offset]
+            head = f"{head} {part}" if head else part
+        return head
+
+    def after(self, offset: int) -> str:
+        """``normalise_words(text[offset:])``."""
+        if not self.exact:
+            return normalise_words(self.text[offset:])
+        n = bisect.bisect_left(self.starts, offset)  # first word starting at or after offset
+        tail = self.joined[self.pos[n]:] if n < len(self.starts) else ""
+        if n > 0 and self.ends[n - 1] > offset:  # a word cut by offset
+            part = self.lowered[offset:self.ends[n - 1]]
+            tail = f"{part} {tail}" if tail else part
+        return tail
+
+
+def repetition_count(text: str, start: int, end: int,
+                     normalised: NormalisedText | None = None) -> int:
+    """How often the fragment's words occur elsewhere in the text (0: not repeated).
+
+    ``normalised`` (of the same ``text``) makes repeated calls on one article cheap.
+    """
     needle = normalise_words(text[start:end])
     if len(needle) < 4:
         return 0
-    rest = " " + normalise_words(text[:start]) + " | " + normalise_words(text[end:]) + " "
-    return rest.count(f" {needle} ")
+    if normalised is None:
+        normalised = NormalisedText(text)
+    # counted apart, so that no match runs across the fragment itself
+    return sum((" " + part + " ").count(f" {needle} ")
+               for part in (normalised.before(start), normalised.after(end)))
 
 
 def is_quoted(text: str, start: int, end: int) -> bool:
@@ -91,11 +164,38 @@ def lexical_tokens(text: str, start: int, end: int) -> list[str]:
     return sorted(words)
 
 
-def span_features(text: str, scores: np.ndarray,
-                  spans: list[tuple[int, int]]) -> SpanFeatures:
-    """Features of each (start, end) span of ``text`` given the tagger's per-char ``scores``."""
+def span_head_log_probs(states: TokenStates, spans: list[tuple[int, int]]) -> np.ndarray:
+    """log p(technique) of the tagger's span head for each (start, end) character span.
+
+    A fragment's tokens are those its characters overlap; its context is up to
+    :data:`SPAN_CONTEXT_TOKENS` tokens on each side, as in training.
+    """
+    out = np.zeros((len(spans), _N_TECH), np.float32)
+    n = len(states.offsets)
+    if n == 0:
+        return out
+    proj = states.proj.astype(np.float32)
+    starts, ends = states.offsets[:, 0], states.offsets[:, 1]
+    for i, (start, end) in enumerate(spans):
+        first = min(int(np.searchsorted(ends, start, side="right")), n - 1)
+        last = max(int(np.searchsorted(starts, end, side="left")), first + 1)
+        logits = proj[first:last, :_N_TECH].mean(axis=0)
+        ctx = np.concatenate([proj[max(0, first - SPAN_CONTEXT_TOKENS):first, _N_TECH:],
+                              proj[last:last + SPAN_CONTEXT_TOKENS, _N_TECH:]])
+        if len(ctx):
+            logits = logits + ctx.mean(axis=0)
+        logits = logits - logits.max()
+        out[i] = logits - np.log(np.exp(logits).sum())
+    return out
+
+
+def span_features(text: str, scores: np.ndarray, spans: list[tuple[int, int]],
+                  states: TokenStates | None = None) -> SpanFeatures:
+    """Features of each (start, end) span of ``text`` given the tagger's per-char ``scores``
+    and, for the span-head columns, its token ``states`` (zeros without them)."""
     rows = np.zeros((len(spans), len(DENSE_NAMES)), np.float32)
     tokens = []
+    normalised = NormalisedText(text)
     n = max(len(text), 1)
     for i, (start, end) in enumerate(spans):
         inside = scores[start:end, 0]
@@ -103,7 +203,7 @@ def span_features(text: str, scores: np.ndarray,
                               scores[end:end + _CONTEXT_CHARS, 0]])
         fragment = text[start:end]
         words = _WORD.findall(fragment)
-        repeats = repetition_count(text, start, end)
+        repeats = repetition_count(text, start, end, normalised)
         tech = scores[start:end, 1:].mean(axis=0)
         head = text[max(0, start - 3):start].strip()
         rows[i, :15] = (
@@ -117,8 +217,10 @@ def span_features(text: str, scores: np.ndarray,
             start == 0 or head == "" or head[-1:] in ".!?\n",
         )
         rows[i, 15:15 + _N_TECH] = tech
-        rows[i, 15 + _N_TECH:] = np.log(tech + 1e-3)
+        rows[i, 15 + _N_TECH:_HEAD] = np.log(tech + 1e-3)
         tokens.append(lexical_tokens(text, start, end))
+    if states is not None and spans:
+        rows[:, _HEAD:] = span_head_log_probs(states, spans)
     return SpanFeatures(rows, tokens)
 
 

@@ -15,19 +15,20 @@ def evaluate_scores(detector, texts: dict[str, str], gold_tc: list[tuple[str, st
                     scores: dict | None = None) -> dict[str, Any]:
     """SI and TC of ``detector`` on ``texts`` (by article id) against technique-level gold.
 
-    ``scores`` may hold precomputed :meth:`Detector.predict` outputs by article id, so several
-    decoding settings can be compared for one forward pass.
+    ``scores`` may hold precomputed :meth:`Detector.encode` outputs (scores, states) by
+    article id, so several decoding settings can be compared for one forward pass.
     """
     ids = sorted(texts)
     if scores is None:
-        scores = dict(zip(ids, detector.predict([texts[i] for i in ids]), strict=True))
+        scores = dict(zip(ids, detector.encode([texts[i] for i in ids]), strict=True))
     gold = [row for row in gold_tc if row[0] in texts]
-    pred_si = [(aid, s, e) for aid in ids for s, e, *_ in detector.decode(texts[aid], scores[aid])]
+    pred_si = [(aid, s, e) for aid in ids
+               for s, e, *_ in detector.decode(texts[aid], *scores[aid])]
     gold_si = [(aid, s, e) for aid, _, s, e in gold]
     pred_tc = []
     for aid in ids:
         rows = [(s, e) for a, _, s, e in gold if a == aid]
-        labels = detector.classify(texts[aid], rows, scores=scores[aid])
+        labels = detector.classify(texts[aid], rows, *scores[aid])
         pred_tc.extend((aid, t, s, e) for (s, e), t in zip(rows, labels, strict=True))
     return {"articles": len(ids), "si": si_scores(pred_si, gold_si),
             "tc": tc_scores(pred_tc, gold)}

@@ -40,21 +40,26 @@ def si_scores(pred: Iterable[tuple[str, int, int]],
     for aid, s, e in gold:
         by_article.setdefault(aid, ([], []))[1].append((s, e))
     p_sum = r_sum = 0.0
-    n_pred = n_gold = 0
+    n_pred = n_gold = unmatched = 0
     for p_spans, g_spans in by_article.values():
         ps, gs = merge_overlaps(p_spans), merge_overlaps(g_spans)
         n_pred += len(ps)
         n_gold += len(gs)
         for s0, s1 in ps:
+            hit = False
             for t0, t1 in gs:
                 inter = min(s1, t1) - max(s0, t0)
                 if inter > 0:
+                    hit = True
                     p_sum += inter / (s1 - s0)
                     r_sum += inter / (t1 - t0)
+            unmatched += not hit
     precision = p_sum / n_pred if n_pred else 0.0
     recall = r_sum / n_gold if n_gold else 0.0
+    # not part of the official measure: how much of the precision loss is false alarms (no
+    # overlap at all) rather than fragments too long
     return {"precision": precision, "recall": recall, "f1": f1(precision, recall),
-            "n_pred": n_pred, "n_gold": n_gold}
+            "n_pred": n_pred, "n_gold": n_gold, "n_pred_no_overlap": unmatched}
 
 
 def tc_scores(pred: Iterable[tuple[str, str, int, int]],

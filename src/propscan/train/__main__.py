@@ -1,7 +1,8 @@
 """Train the tagger.
 
 * one model: ``python -m propscan.train --data ../shared/data/ptc-train --run runs/r1
-  [--fold K/N | --all-data]``
+  [--fold K/N | --all-data]`` (two stages: the token tagger alone, then both heads in
+  ``runs/r1/joint``; see ``trainer.train_two_stage``)
 * the shipped model, reproduced: ``python -m propscan.train --data ../shared/data/ptc-train
   --run runs/train --folds 5 --install src/propscan/detect/model`` (one tagger per fold, one on
   every article, decoding fitted on the folds' held-out predictions; see ``crossfit``).
@@ -13,16 +14,14 @@ import argparse
 import json
 from pathlib import Path
 
-from propscan.train.trainer import cross_validate, train
+from propscan.train.trainer import cross_validate, train_two_stage
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m propscan.train")
     parser.add_argument("--data", type=Path, required=True, help="PTC training split directory")
     parser.add_argument("--run", type=Path, required=True, help="output dir (logs, checkpoints)")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=8e-5)
+    parser.add_argument("--epochs", type=int, default=3, help="epochs of the first stage")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--all-data", action="store_true", help="fit on every article")
@@ -44,8 +43,9 @@ def main() -> None:
     if args.fold:
         k, n = (int(x) for x in args.fold.split("/"))
         fold = (k, n)
-    train(args.data, args.run, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-          threads=args.threads, seed=args.seed, all_data=args.all_data, fold=fold)
+    final = train_two_stage(args.data, args.run, epochs=args.epochs, threads=args.threads,
+                            seed=args.seed, all_data=args.all_data, fold=fold)
+    print(f"finished model: {final}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,13 @@ from typing import Any
 import numpy as np
 
 from propscan.detect import Detector, candidate_spans
-from propscan.detect.span_model import DENSE_NAMES, SpanFeatures, SpanModel, span_features
+from propscan.detect.span_model import (
+    DENSE_NAMES,
+    SpanFeatures,
+    SpanModel,
+    TokenStates,
+    span_features,
+)
 from propscan.evaluate import si_scores, tc_scores
 from propscan.evaluate.ptc import read_articles, read_tc_labels
 from propscan.techniques import TECHNIQUE_NAMES
@@ -56,16 +62,20 @@ def fold_dirs(cv_dir: Path) -> list[Path]:
 
 
 def _fold_model(fold_dir: Path) -> Path:
-    done = sorted(fold_dir.glob("epoch*/DONE"))
+    """The fold's finished model: the joint stage's when there is one (see
+    :func:`propscan.train.trainer.train_two_stage`)."""
+    done = sorted(fold_dir.glob("joint/epoch*/DONE")) or sorted(fold_dir.glob("epoch*/DONE"))
     if not done:
         raise FileNotFoundError(f"{fold_dir} has no finished model (epoch*/DONE)")
     return done[-1].parent
 
 
 def oof_scores(cv_dir: Path, texts: dict[str, str], threads: int = 2
-               ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-    """Per-character scores of every article from the fold model that held it out."""
+               ) -> tuple[dict[str, np.ndarray], dict[str, TokenStates], dict[str, int]]:
+    """Per-character scores and token states (span-head projections) of every article, from
+    the fold model that held it out."""
     cache = Path(cv_dir) / "oof_scores.npz"
+    states_cache = Path(cv_dir) / "oof_states.npz"
     folds = fold_dirs(cv_dir)
     fold_of = {}
     for k, fd in enumerate(folds):
@@ -73,18 +83,36 @@ def oof_scores(cv_dir: Path, texts: dict[str, str], threads: int = 2
             fold_of[aid] = k
     if cache.is_file():
         with np.load(cache) as z:
-            return {aid: z[aid].astype(np.float32) for aid in z.files}, fold_of
-    scores: dict[str, np.ndarray] = {}
+            scores = {aid: z[aid].astype(np.float32) for aid in z.files}
+        return scores, load_states(states_cache), fold_of
+    scores, states = {}, {}
     for k, fd in enumerate(folds):
         ids = sorted(a for a, f in fold_of.items() if f == k)
         _log(f"scoring {len(ids)} held-out articles with {_fold_model(fd)}")
         det = Detector(_fold_model(fd), threads=threads).load()
-        scores.update(zip(ids, det.predict([texts[i] for i in ids]), strict=True))
-    # float16 halves the cache; round the fresh scores the same way so that a first run and
-    # a cached rerun print the same figures
-    scores = {aid: s.astype(np.float16) for aid, s in scores.items()}
+        for aid, (sc, st) in zip(ids, det.encode([texts[i] for i in ids]), strict=True):
+            # float16 halves the caches; round fresh values the same way so that a first run
+            # and a cached rerun print the same figures
+            scores[aid] = sc.astype(np.float16)
+            if st is not None:
+                states[aid] = TokenStates(st.offsets.astype(np.int32), st.proj.astype(np.float16))
     np.savez_compressed(cache, **scores)
-    return {aid: s.astype(np.float32) for aid, s in scores.items()}, fold_of
+    if states:
+        np.savez_compressed(states_cache,
+                            **{f"{a}:offsets": st.offsets for a, st in states.items()},
+                            **{f"{a}:proj": st.proj for a, st in states.items()})
+    return ({aid: s.astype(np.float32) for aid, s in scores.items()},
+            load_states(states_cache), fold_of)
+
+
+def load_states(path: Path) -> dict[str, TokenStates]:
+    """Token states cached by :func:`oof_scores` (empty when the models had no span head)."""
+    if not Path(path).is_file():
+        return {}
+    with np.load(path) as z:
+        aids = {name.split(":")[0] for name in z.files}
+        return {a: TokenStates(z[f"{a}:offsets"], z[f"{a}:proj"].astype(np.float32))
+                for a in aids}
 
 
 # ---- 2. fitting ----------------------------------------------------------------------------
@@ -110,11 +138,12 @@ def _concat(parts: list[_Rows]) -> _Rows:
 
 
 class _Corpus:
-    """Texts, gold and OOF scores, with per-article feature caches."""
+    """Texts, gold and OOF scores (and token states), with per-article feature caches."""
 
     def __init__(self, texts: dict[str, str], gold: list[tuple[str, str, int, int]],
-                 scores: dict[str, np.ndarray]) -> None:
-        self.texts, self.scores = texts, scores
+                 scores: dict[str, np.ndarray],
+                 states: dict[str, TokenStates] | None = None) -> None:
+        self.texts, self.scores, self.states = texts, scores, states or {}
         self.gold = [g for g in gold if g[0] in scores]
         self.gold_by: dict[str, list[tuple[str, int, int]]] = {}
         for aid, tech, s, e in self.gold:
@@ -135,14 +164,16 @@ class _Corpus:
             soft = np.array([(cum[e] - cum[s]) / (e - s) for s, e in spans], np.float32)
             techs = [{t for t, gs, ge in gold if gs < e and s < ge} for s, e in spans]
             self._cands[key] = _Rows([aid] * len(spans), spans,
-                                     span_features(text, scores, spans), soft, techs)
+                                     span_features(text, scores, spans, self.states.get(aid)),
+                                     soft, techs)
         return self._cands[key]
 
     def gold_rows(self, aid: str) -> tuple[SpanFeatures, list[str]]:
         if aid not in self._gold_rows:
             rows = self.gold_by.get(aid, [])
             self._gold_rows[aid] = (
-                span_features(self.texts[aid], self.scores[aid], [(s, e) for _, s, e in rows]),
+                span_features(self.texts[aid], self.scores[aid], [(s, e) for _, s, e in rows],
+                              self.states.get(aid)),
                 [t for t, _, _ in rows])
         return self._gold_rows[aid]
 
@@ -372,12 +403,14 @@ def cross_fitted_figures(corpus: _Corpus, fold_of: dict[str, int]) -> dict[str, 
         si_pred, tc_pred, conf, ok = [], [], [], []
         for aid in test:  # decode and classify each article once; every figure reads these
             gold = corpus.gold_by.get(aid, [])
-            for s, e, tech, c, _ in det.decode(corpus.texts[aid], corpus.scores[aid]):
+            for s, e, tech, c, _ in det.decode(corpus.texts[aid], corpus.scores[aid],
+                                               corpus.states.get(aid)):
                 si_pred.append((aid, s, e))
                 conf.append(c)
                 ok.append(any(t == tech and gs < e and s < ge for t, gs, ge in gold))
             rows = [(s, e) for _, s, e in gold]
-            labels = det.classify(corpus.texts[aid], rows, scores=corpus.scores[aid])
+            labels = det.classify(corpus.texts[aid], rows, scores=corpus.scores[aid],
+                                  states=corpus.states.get(aid))
             tc_pred += [(aid, t, s, e) for (s, e), t in zip(rows, labels, strict=True)]
         fold_gold = [g for g in corpus.gold if fold_of[g[0]] == k]
         si = si_scores(si_pred, [(a, s, e) for a, _, s, e in fold_gold])
@@ -441,8 +474,8 @@ def _run(cv_dir: Path, data_dir: Path, final_model: Path | None, install_dir: Pa
          threads: int) -> dict[str, Any]:
     texts = read_articles(Path(data_dir) / "train-articles")
     gold = read_tc_labels(Path(data_dir) / "train-task-flc-tc.labels")
-    scores, fold_of = oof_scores(cv_dir, texts, threads)
-    corpus = _Corpus(texts, gold, scores)
+    scores, states, fold_of = oof_scores(cv_dir, texts, threads)
+    corpus = _Corpus(texts, gold, scores, states)
     figures = cross_fitted_figures(corpus, fold_of)
     figures["date"] = time.strftime("%Y-%m-%d")
     (Path(cv_dir) / "crossfit.json").write_text(json.dumps(figures, indent=1) + "\n")

@@ -43,10 +43,11 @@ def export_fp32(model, path: Path) -> None:
         ids = torch.ones((2, 16), dtype=torch.long)
         torch.onnx.export(
             model, (ids, ids), str(path), input_names=["input_ids", "attention_mask"],
-            output_names=["probs"], opset_version=17, dynamo=False,
+            output_names=["probs", "span_proj"], opset_version=17, dynamo=False,
             dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
                           "attention_mask": {0: "batch", 1: "seq"},
-                          "probs": {0: "batch", 1: "seq"}},
+                          "probs": {0: "batch", 1: "seq"},
+                          "span_proj": {0: "batch", 1: "seq"}},
         )
     finally:
         encoder.set_attn_implementation(previous)

@@ -16,8 +16,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from propscan.detect.span_model import SPAN_CONTEXT_TOKENS
 from propscan.detect.windows import load_tokenizer
-from propscan.train.data import N_LABELS, Example, build_examples, load_ptc, split_ids
+from propscan.train.data import (
+    N_LABELS,
+    Example,
+    build_examples,
+    load_ptc,
+    split_ids,
+)
 
 
 def base_model_path() -> Path:
@@ -27,23 +34,61 @@ def base_model_path() -> Path:
 
 
 class Tagger(nn.Module):
-    """Encoder + one linear layer; outputs per-token sigmoid probabilities (15 columns)."""
+    """Encoder with two heads.
+
+    * token head: per-token sigmoid probabilities (15 columns: inside any fragment, then
+      p(technique | inside));
+    * span head: technique logits of a fragment from the mean hidden state of its tokens and
+      of up to ``SPAN_CONTEXT_TOKENS`` tokens each side (the published span classifiers'
+      "pooled span embedding plus context", trained jointly so it needs no second pass).
+
+    ``forward`` is the exported inference graph. The span head is linear, so the graph outputs
+    each token's share of it (``span_proj``, 28 columns) and the span model averages those over
+    a fragment (:func:`propscan.detect.span_model.span_head_log_probs`).
+    """
 
     def __init__(self, encoder: nn.Module) -> None:
         super().__init__()
         self.encoder = encoder
         self.dropout = nn.Dropout(0.1)
-        self.head = nn.Linear(encoder.config.hidden_size, N_LABELS)
+        width = encoder.config.hidden_size
+        self.head = nn.Linear(width, N_LABELS)
+        # forked RNG: adding this head leaves the token tagger's initialisation and dropout
+        # stream as they were, so tagger-only training reproduces earlier checkpoints
+        with torch.random.fork_rng():
+            self.span_head = nn.Linear(2 * width, N_LABELS - 1)
+
+    def hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
     def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.head(self.dropout(hidden))
+        return self.head(self.dropout(self.hidden(input_ids, attention_mask)))
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(input_ids, attention_mask))
+    def span_logits(self, hidden: torch.Tensor, spans: torch.Tensor,
+                    content: torch.Tensor) -> torch.Tensor:
+        """Span-head logits for rows (window, first token, end token, technique) of ``spans``;
+        ``content`` is each window's number of content tokens (they start at index 1)."""
+        rows = []
+        for b, first, end, _ in spans.tolist():
+            limit = 1 + int(content[b])
+            ctx = torch.cat([hidden[b, max(1, first - SPAN_CONTEXT_TOKENS):first],
+                             hidden[b, end:min(end + SPAN_CONTEXT_TOKENS, limit)]])
+            ctx_mean = ctx.mean(0) if len(ctx) else hidden.new_zeros(hidden.shape[-1])
+            rows.append(torch.cat([hidden[b, first:end].mean(0), ctx_mean]))
+        return self.span_head(self.dropout(torch.stack(rows)))
+
+    def forward(self, input_ids: torch.Tensor,
+                attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.hidden(input_ids, attention_mask)
+        width = hidden.shape[-1]
+        weight, bias = self.span_head.weight, self.span_head.bias
+        span_proj = torch.cat([hidden @ weight[:, :width].T + bias, hidden @ weight[:, width:].T],
+                              dim=-1)
+        return torch.sigmoid(self.head(hidden)), span_proj
 
 
 def collate(batch: list[Example]) -> tuple[torch.Tensor, ...]:
+    """Padded ids, attention, targets, target mask and span rows (window, first, end, tech)."""
     t = max(len(e.input_ids) for e in batch)
     ids = np.zeros((len(batch), t), dtype=np.int64)
     att = np.zeros((len(batch), t), dtype=np.int64)
@@ -55,8 +100,9 @@ def collate(batch: list[Example]) -> tuple[torch.Tensor, ...]:
         att[i, :n] = 1
         lab[i, :n] = e.labels
         mask[i, :n] = e.mask
+    spans = [(i, *row) for i, e in enumerate(batch) for row in e.spans.tolist()]
     return (torch.from_numpy(ids), torch.from_numpy(att), torch.from_numpy(lab),
-            torch.from_numpy(mask))
+            torch.from_numpy(mask), torch.tensor(spans, dtype=torch.long).reshape(-1, 4))
 
 
 def loss_fn(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -66,6 +112,15 @@ def loss_fn(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> t
     inside = mask * labels[..., 0]
     tech_loss = (bce[..., 1:].mean(-1) * inside).sum() / inside.sum().clamp(min=1)
     return any_loss + tech_loss
+
+
+def span_loss(model: Tagger, hidden: torch.Tensor, spans: torch.Tensor,
+              mask: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the span head over the gold fragments in the batch."""
+    if not len(spans):
+        return hidden.new_zeros(())
+    logits = model.span_logits(hidden, spans, mask.sum(1))
+    return nn.functional.cross_entropy(logits, spans[:, 3])
 
 
 def export_onnx(model: Tagger, out_dir: Path, log) -> None:
@@ -78,8 +133,14 @@ def export_onnx(model: Tagger, out_dir: Path, log) -> None:
 
 def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 16,
           lr: float = 8e-5, threads: int = 2, seed: int = 13, all_data: bool = False,
-          fold: tuple[int, int] | None = None, max_articles: int | None = None) -> None:
-    """Fine-tune the tagger; ``max_articles`` caps the fit set (smoke tests)."""
+          fold: tuple[int, int] | None = None, max_articles: int | None = None,
+          init: Path | None = None, span_weight: float = 1.0) -> None:
+    """Fine-tune the tagger.
+
+    ``max_articles`` caps the fit set (smoke tests); ``init`` starts from a saved state_dict
+    instead of the base encoder (the second, joint stage of :func:`cross_validate`);
+    ``span_weight`` weighs the span head's loss (0: token tagger only).
+    """
     from transformers import AutoModel
 
     torch.set_num_threads(threads)
@@ -107,6 +168,10 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
     log(f"{len(fit)} fit articles -> {len(examples)} windows; dev {len(dev)}, test {len(test)}")
 
     model = Tagger(AutoModel.from_pretrained(str(base_model_path())))
+    if init is not None:
+        # strict=False: a checkpoint from before the span head starts that head afresh
+        model.load_state_dict(torch.load(init, map_location="cpu"), strict=False)
+        log(f"continuing from {init}")
     steps_per_epoch = math.ceil(len(examples) / batch_size)
     total = steps_per_epoch * epochs
     warmup = max(1, total // 20)
@@ -120,8 +185,11 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
         t0 = time.time()
         running = epoch_loss = 0.0
         for b in range(0, len(examples), batch_size):
-            ids, att, lab, mask = collate(examples[b:b + batch_size])
-            loss = loss_fn(model.logits(ids, att), lab, mask)
+            ids, att, lab, mask, spans = collate(examples[b:b + batch_size])
+            hidden = model.hidden(ids, att)
+            loss = loss_fn(model.head(model.dropout(hidden)), lab, mask)
+            if span_weight:
+                loss = loss + span_weight * span_loss(model, hidden, spans, mask)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -142,9 +210,37 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
     log("done")
 
 
+#: the second, joint stage: both heads, from the tagger-only checkpoint, at a lower rate
+JOINT_EPOCHS = 2
+JOINT_LR = 4e-5
+JOINT_SPAN_WEIGHT = 0.3
+
+
+def train_two_stage(data_dir: Path, run_dir: Path, *, epochs: int = 3,
+                    joint_epochs: int = JOINT_EPOCHS, threads: int = 2, seed: int = 13,
+                    **split: object) -> Path:
+    """Stage 1: the token tagger alone (``epochs``); stage 2 (``run_dir/joint``): token and
+    span heads together for ``joint_epochs`` more at ``JOINT_LR``. Finished stages are skipped.
+    Returns the finished model directory.
+
+    Why two stages: the span head pools hidden states that are only useful once the tagger has
+    learnt where fragments are; joining it later, at a lower rate, also keeps stage 1 as it
+    was, so stage-1 checkpoints can be reused.
+    """
+    if not (run_dir / f"epoch{epochs}" / "DONE").is_file():
+        train(data_dir, run_dir, epochs=epochs, threads=threads, seed=seed, span_weight=0.0,
+              **split)
+    final = run_dir / "joint" / f"epoch{joint_epochs}"
+    if not (final / "DONE").is_file():
+        train(data_dir, run_dir / "joint", epochs=joint_epochs, lr=JOINT_LR, threads=threads,
+              seed=seed, init=run_dir / "tagger.pt", span_weight=JOINT_SPAN_WEIGHT, **split)
+    return final
+
+
 def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5, epochs: int = 3,
                    threads: int = 2, seed: int = 13, install: Path | None = None) -> dict:
-    """Train one tagger per fold (resuming finished ones), then score with cross-fitting.
+    """Train one two-stage model per fold (resuming finished ones), then score with
+    cross-fitting.
 
     With ``install``, also train on every article and install that model with decoding
     settings fitted on all the folds' held-out predictions.
@@ -152,14 +248,10 @@ def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5, epochs: int
     from propscan.train import crossfit
 
     for k in range(folds):
-        run_dir = out_dir / f"fold{k}"
-        if not (run_dir / f"epoch{epochs}" / "DONE").is_file():
-            train(data_dir, run_dir, epochs=epochs, threads=threads, seed=seed,
-                  fold=(k, folds))
+        train_two_stage(data_dir, out_dir / f"fold{k}", epochs=epochs, threads=threads,
+                        seed=seed, fold=(k, folds))
     final = None
     if install is not None:
-        final = out_dir / "full" / f"epoch{epochs}"
-        if not (final / "DONE").is_file():
-            train(data_dir, out_dir / "full", epochs=epochs, threads=threads, seed=seed,
-                  all_data=True)
+        final = train_two_stage(data_dir, out_dir / "full", epochs=epochs, threads=threads,
+                                seed=seed, all_data=True)
     return crossfit.run(out_dir, data_dir, final, install, threads)
