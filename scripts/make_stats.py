@@ -16,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from propscan.detect import Detector, TokenStates
+from propscan.detect import Detector
 from propscan.detect.scoring import REFERENCES, STATS_DIR, article_figures
 from propscan.doc import Article
 from propscan.offsets import OffsetMap
+from propscan.train.crossfit import load_states
 
 N_QUANTILES = 101
 
@@ -48,12 +49,12 @@ def main() -> None:
     for ref, directory in sources.items():
         articles = _articles(directory)
         if ref == "ptc_train" and args.oof is not None:
-            states_path = args.oof / "oof_states.npz"
-            with np.load(args.oof / "oof_scores.npz") as z, np.load(states_path) as st:
+            states = load_states(args.oof / "oof_states.npz")
+            with np.load(args.oof / "oof_scores.npz") as z:
                 for a in articles:
                     aid = a.id.removeprefix("article")
-                    states = TokenStates(st[f"{aid}:offsets"], st[f"{aid}:proj"].astype(np.float32))
-                    found = detector.decode(a.clean_text, z[aid].astype(np.float32), states)
+                    found = detector.decode(a.clean_text, z[aid].astype(np.float32),
+                                            states[aid])
                     a.spans = [a.span_from_clean(*f) for f in found]
         else:
             detector.detect(articles)

@@ -159,8 +159,9 @@ class Detector:
                                                          stride=INFERENCE_STRIDE))
         sums = [np.zeros((len(ids), 1 + len(TECHNIQUE_NAMES)), np.float32) for ids, _ in per_text]
         counts = [np.zeros(len(ids), np.float32) for ids, _ in per_text]
-        with_states = len(self.session_.get_outputs()) > 1
-        states: list[np.ndarray | None] = [None] * len(texts)
+        # per-token span-head shares, when the tagger exports a span head (2 x 14 columns)
+        states = ([np.zeros((len(ids), 2 * len(TECHNIQUE_NAMES)), np.float32)
+                   for ids, _ in per_text] if len(self.session_.get_outputs()) > 1 else None)
         jobs.sort(key=lambda j: len(j[1].input_ids))  # similar lengths -> little padding
         for b in range(0, len(jobs), _BATCH):
             batch = jobs[b:b + _BATCH]
@@ -171,26 +172,17 @@ class Detector:
                 input_ids[r, :len(w.input_ids)] = w.input_ids
                 mask[r, :len(w.input_ids)] = 1
             outputs = self.session_.run(None, {"input_ids": input_ids, "attention_mask": mask})
-            probs = outputs[0]
             for r, (i, w) in enumerate(batch):
                 sl = slice(w.first_token, w.first_token + w.n_content)
-                sums[i][sl] += probs[r, 1:1 + w.n_content]
+                sums[i][sl] += outputs[0][r, 1:1 + w.n_content]
                 counts[i][sl] += 1
-                if with_states:
-                    proj = outputs[1]
-                    if states[i] is None:
-                        states[i] = np.zeros((len(per_text[i][0]), proj.shape[2]), np.float32)
-                    states[i][sl] += proj[r, 1:1 + w.n_content]
+                if states is not None:
+                    states[i][sl] += outputs[1][r, 1:1 + w.n_content]
         out: list[tuple[np.ndarray, TokenStates | None]] = []
-        for i, (text, (ids, offsets)) in enumerate(zip(texts, per_text, strict=True)):
+        for i, (text, (_, offsets)) in enumerate(zip(texts, per_text, strict=True)):
             n = np.maximum(counts[i], 1)[:, None]
-            token_scores = sums[i] / n
-            token_states = None
-            if with_states:
-                proj = states[i] / n if states[i] is not None else np.zeros(
-                    (len(ids), 2 * len(TECHNIQUE_NAMES)), np.float32)
-                token_states = TokenStates(offsets, proj)
-            out.append((_chars_from_tokens(len(text), offsets, token_scores), token_states))
+            token_states = TokenStates(offsets, states[i] / n) if states is not None else None
+            out.append((_chars_from_tokens(len(text), offsets, sums[i] / n), token_states))
         return out
 
     # ---- decoding ------------------------------------------------------------------------
@@ -305,12 +297,13 @@ class Detector:
         if self.span_model_ is None or not spans:
             out.extend(self._technique(text, scores, s, e)[0] for s, e in spans)
             return out
-        p_tech = self.span_model_.p_technique(
-            self.span_model_.matrix(span_features(text, scores, list(spans), states)))
+        feats = span_features(text, scores, list(spans), states)
+        p_tech = self.span_model_.p_technique(self.span_model_.matrix(feats))
+        repeated = feats.dense[:, DENSE_NAMES.index("repeated")] > 0
         seen: dict[tuple[int, int], int] = {}
-        for (start, end), row in zip(spans, p_tech, strict=True):
+        for (start, end), row, rep in zip(spans, p_tech, repeated, strict=True):
             ranking = [TECHNIQUE_NAMES[j] for j in np.argsort(-row)]
-            if self._repetition_applies(text, start, end):
+            if self._repetition_applies(text, start, end, bool(rep)):
                 ranking.remove(_REPETITION)
                 ranking.insert(0, _REPETITION)
             # a span listed twice carries two techniques: the k-th copy gets the k-th best

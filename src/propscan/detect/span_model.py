@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from propscan.detect.windows import token_range
 from propscan.techniques import TECHNIQUE_NAMES
 
 __all__ = ["SpanModel", "SpanFeatures", "TokenStates", "span_features", "span_head_log_probs",
@@ -175,10 +176,11 @@ def span_head_log_probs(states: TokenStates, spans: list[tuple[int, int]]) -> np
     if n == 0:
         return out
     proj = states.proj.astype(np.float32)
-    starts, ends = states.offsets[:, 0], states.offsets[:, 1]
     for i, (start, end) in enumerate(spans):
-        first = min(int(np.searchsorted(ends, start, side="right")), n - 1)
-        last = max(int(np.searchsorted(starts, end, side="left")), first + 1)
+        first, last = token_range(states.offsets, start, end)
+        # a fragment between tokens (whitespace only) still gets its nearest token
+        first = min(first, n - 1)
+        last = max(last, first + 1)
         logits = proj[first:last, :_N_TECH].mean(axis=0)
         ctx = np.concatenate([proj[max(0, first - SPAN_CONTEXT_TOKENS):first, _N_TECH:],
                               proj[last:last + SPAN_CONTEXT_TOKENS, _N_TECH:]])

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Window", "load_tokenizer", "tokenize", "make_windows", "WINDOW_TOKENS", "WINDOW_STRIDE",
-           "INFERENCE_STRIDE"]
+__all__ = ["Window", "load_tokenizer", "tokenize", "token_range", "make_windows",
+           "WINDOW_TOKENS", "WINDOW_STRIDE", "INFERENCE_STRIDE"]
 
 WINDOW_TOKENS = 256  # model input length including [CLS] and [SEP]
 WINDOW_STRIDE = 192  # content tokens between window starts (overlap gives context at edges)
@@ -44,6 +44,14 @@ def tokenize(tokenizer, text: str) -> tuple[np.ndarray, np.ndarray]:
     ids = np.asarray(enc.ids, dtype=np.int64)
     offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
     return ids, offsets
+
+
+def token_range(offsets: np.ndarray, start: int, end: int) -> tuple[int, int]:
+    """Tokens ``[first, last)`` whose characters overlap ``[start, end)``; empty
+    (``last <= first``) when none do. ``offsets`` as :func:`tokenize` returns them."""
+    first = int(np.searchsorted(offsets[:, 1], start, side="right"))
+    last = int(np.searchsorted(offsets[:, 0], end, side="left"))
+    return first, last
 
 
 def make_windows(ids: np.ndarray, cls_id: int, sep_id: int, max_tokens: int = WINDOW_TOKENS,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from propscan.detect.windows import make_windows, tokenize
+from propscan.detect.windows import make_windows, token_range, tokenize
 from propscan.evaluate.ptc import read_articles, read_tc_labels
 from propscan.techniques import TECHNIQUE_NAMES
 
@@ -21,8 +21,8 @@ class Example:
     labels: np.ndarray  # (T, N_LABELS) float32; [CLS]/[SEP] rows are ignored via mask
     mask: np.ndarray  # (T,) 1 for content tokens
     # gold fragments in the window: rows (first token, end token, technique index), window
-    # positions ([CLS] is 0); empty for unlabelled windows
-    spans: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.int64))
+    # positions ([CLS] is 0)
+    spans: np.ndarray
 
 
 def split_ids(ids: list[str], seed: int = 13, test_share: float = 0.2,
@@ -59,12 +59,24 @@ def token_labels(offsets: np.ndarray, spans: list[tuple[str, int, int]]) -> np.n
 def build_examples(tokenizer, texts: dict[str, str], labels: dict[str, list],
                    ids: list[str]) -> list[Example]:
     """Windows of the given articles with targets from their gold fragments."""
+    cls_id = tokenizer.token_to_id("[CLS]")
+    sep_id = tokenizer.token_to_id("[SEP]")
     examples = []
     for aid in ids:
         tok_ids, offsets = tokenize(tokenizer, texts[aid])
-        spans = labels.get(aid, [])
-        examples.extend(_windowed(tokenizer, tok_ids, token_labels(offsets, spans),
-                                  token_spans(offsets, spans)))
+        tl = token_labels(offsets, labels.get(aid, []))
+        spans = token_spans(offsets, labels.get(aid, []))
+        for w in make_windows(tok_ids, cls_id, sep_id):
+            lab = np.zeros((len(w.input_ids), N_LABELS), dtype=np.float32)
+            lab[1:1 + w.n_content] = tl[w.first_token:w.first_token + w.n_content]
+            mask = np.zeros(len(w.input_ids), dtype=np.float32)
+            mask[1:1 + w.n_content] = 1.0
+            # the part of each fragment inside the window, in window positions
+            first = np.maximum(spans[:, 0], w.first_token) - w.first_token + 1
+            end = np.minimum(spans[:, 1], w.first_token + w.n_content) - w.first_token + 1
+            keep = end > first
+            examples.append(Example(w.input_ids, lab, mask,
+                                    np.stack([first[keep], end[keep], spans[keep, 2]], axis=1)))
     return examples
 
 
@@ -72,32 +84,10 @@ def token_spans(offsets: np.ndarray, spans: list[tuple[str, int, int]]) -> np.nd
     """Rows (first token, end token, technique index) of the tokens each fragment overlaps."""
     rows = []
     for technique, start, end in spans:
-        first = int(np.searchsorted(offsets[:, 1], start, side="right"))
-        last = int(np.searchsorted(offsets[:, 0], end, side="left"))
+        first, last = token_range(offsets, start, end)
         if last > first:
             rows.append((first, last, TECHNIQUE_NAMES.index(technique)))
     return np.asarray(rows, np.int64).reshape(-1, 3)
-
-
-def _windowed(tokenizer, tok_ids: np.ndarray, token_targets: np.ndarray,
-              spans: np.ndarray | None = None) -> list[Example]:
-    cls_id = tokenizer.token_to_id("[CLS]")
-    sep_id = tokenizer.token_to_id("[SEP]")
-    out = []
-    for w in make_windows(tok_ids, cls_id, sep_id):
-        lab = np.zeros((len(w.input_ids), N_LABELS), dtype=np.float32)
-        lab[1:1 + w.n_content] = token_targets[w.first_token:w.first_token + w.n_content]
-        mask = np.zeros(len(w.input_ids), dtype=np.float32)
-        mask[1:1 + w.n_content] = 1.0
-        example = Example(w.input_ids, lab, mask)
-        if spans is not None and len(spans):
-            # the part of each fragment inside the window, in window positions
-            first = np.maximum(spans[:, 0], w.first_token) - w.first_token + 1
-            end = np.minimum(spans[:, 1], w.first_token + w.n_content) - w.first_token + 1
-            keep = end > first
-            example.spans = np.stack([first[keep], end[keep], spans[keep, 2]], axis=1)
-        out.append(example)
-    return out
 
 
 def load_ptc(data_dir: Path) -> tuple[dict[str, str], dict[str, list]]:
