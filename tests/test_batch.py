@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import multiprocessing
+import os
+import signal
+import time
 from pathlib import Path
 
 import duckdb
@@ -28,7 +32,7 @@ from propscan.batch.engines import (
 from propscan.batch.readers import RawRecord, content_id, estimate_total, iter_records
 from propscan.batch.runner import run_batch
 from propscan.batch.store import DuckDBStore, ParquetStore, open_store
-from propscan.errors import ConfigError, InputNotFound, UnsupportedFormat
+from propscan.errors import ConfigError, InputNotFound, PropscanError, UnsupportedFormat
 
 NO_DETECT = PipelineSettings(detect=False)
 TOPICS = ["harbour", "election", "vaccine", "railway", "drought", "festival", "tariff",
@@ -270,6 +274,33 @@ def test_two_worker_processes_give_the_same_results_as_in_process(tmp_path: Path
     pooled = _normalised(list(run_local(chunked(records, 3), NO_DETECT, workers=2)))
     assert len(here) == 10
     assert pooled == here
+
+
+def test_a_worker_killed_mid_run_stops_it_cleanly_and_a_rerun_stores_every_record_once(
+        tmp_path: Path) -> None:
+    """A worker that dies (the OOM killer, say) ends the run with the one-line error; the
+    committed chunks stay and the same command resumes. The kill is a real SIGKILL."""
+    corpus = write_text_dir(tmp_path / "c", 60)
+    db = tmp_path / "corpus.duckdb"
+    committed: list[int] = []
+
+    def kill_a_worker_after_the_first_chunk(summary, chunk) -> None:
+        committed.append(len(chunk))
+        if len(committed) == 1:
+            os.kill(multiprocessing.active_children()[0].pid, signal.SIGKILL)
+            time.sleep(0.5)  # let the pool notice before the next chunk is submitted
+
+    with DuckDBStore(db) as store, pytest.raises(PropscanError, match="worker process died"):
+        run_batch([corpus], store, NO_DETECT, workers=2, chunk_size=2,
+                  on_chunk=kill_a_worker_after_the_first_chunk)
+    stored_first = stored(db, "SELECT count(*) FROM articles")[0][0]
+    assert stored_first == sum(committed) < 60
+    assert stored(db, "SELECT finished IS NULL FROM runs") == [(True,)]  # marked unfinished
+    with DuckDBStore(db) as store:
+        second = run_batch([corpus], store, NO_DETECT, chunk_size=8)
+    assert (second.ok, second.skipped) == (60 - stored_first, stored_first)
+    assert stored(db, "SELECT count(*), count(DISTINCT id), min(status) FROM articles") == [
+        (60, 60, "ok")]
 
 
 def test_dask_local_cluster_gives_the_same_results_as_local(tmp_path: Path) -> None:
