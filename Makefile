@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 EXAMPLE := src/propscan/examples/invented_article.txt
 SHARED ?= ../shared
 
-.PHONY: help venv dev demo test lint train bench bench-batch clean
+.PHONY: help venv dev demo test lint train bench bench-batch bench-train clean
 
 help:
 	@echo "make demo         set up .venv and analyze the bundled invented example"
@@ -14,6 +14,7 @@ help:
 	@echo "make train        reproduce the shipped model from $(SHARED)/data (5-fold CV, ~2.5 h)"
 	@echo "make bench        speed and memory figures of the detector"
 	@echo "make bench-batch  batch throughput with 1 and 2 workers"
+	@echo "make bench-train  seconds per training step (attention dropout on and off)"
 
 $(BIN)/propscan: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +54,9 @@ bench: dev
 
 bench-batch: venv
 	$(BIN)/python scripts/bench_batch.py --articles $(SHARED)/data/ptc-train/train-articles --threads 1
+
+bench-train: dev
+	$(BIN)/python scripts/bench_train.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

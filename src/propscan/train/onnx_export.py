@@ -112,11 +112,10 @@ def export_model(model, out_dir: Path) -> Path:
 def export_checkpoint(checkpoint: Path, out_dir: Path) -> Path:
     """:func:`export_model` for a Tagger state_dict saved by training (``tagger.pt``)."""
     import torch
-    from transformers import AutoModel
 
-    from propscan.train.trainer import Tagger, base_model_path
+    from propscan.train.trainer import new_tagger
 
-    model = Tagger(AutoModel.from_pretrained(base_model_path()))
+    model = new_tagger()
     model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
     return export_model(model, out_dir)
 

@@ -123,6 +123,36 @@ def span_loss(model: Tagger, hidden: torch.Tensor, spans: torch.Tensor,
     return nn.functional.cross_entropy(logits, spans[:, 3])
 
 
+#: dropout on the attention probabilities while fine-tuning (the encoder's own setting). On a
+#: CPU it is a large share of each step: a mask is drawn for every (window, head, query, key)
+#: cell, and SDPA leaves its fused kernel; ``make bench-train`` measures it
+ATTENTION_DROPOUT = 0.1
+
+
+def new_tagger(attention_dropout: float | None = None) -> Tagger:
+    """The base encoder with fresh heads, set up for fine-tuning."""
+    from transformers import AutoModel
+
+    dropout = ATTENTION_DROPOUT if attention_dropout is None else attention_dropout
+    return Tagger(AutoModel.from_pretrained(str(base_model_path()),
+                                            attention_probs_dropout_prob=dropout))
+
+
+def train_step(model: Tagger, opt: torch.optim.Optimizer, batch: list[Example],
+               span_weight: float) -> float:
+    """One optimisation step on a batch of windows; returns its loss."""
+    ids, att, lab, mask, spans = collate(batch)
+    hidden = model.hidden(ids, att)
+    loss = loss_fn(model.head(model.dropout(hidden)), lab, mask)
+    if span_weight:
+        loss = loss + span_weight * span_loss(model, hidden, spans, mask)
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    return loss.item()
+
+
 def export_onnx(model: Tagger, out_dir: Path, log) -> None:
     """Fused int8 ONNX + tokenizer in out_dir (see :mod:`propscan.train.onnx_export`)."""
     from propscan.train.onnx_export import export_model
@@ -141,8 +171,6 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
     instead of the base encoder (the second, joint stage of :func:`cross_validate`);
     ``span_weight`` weighs the span head's loss (0: token tagger only).
     """
-    from transformers import AutoModel
-
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     random.seed(seed)
@@ -167,7 +195,7 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
     examples = build_examples(tokenizer, texts, labels, fit)
     log(f"{len(fit)} fit articles -> {len(examples)} windows; dev {len(dev)}, test {len(test)}")
 
-    model = Tagger(AutoModel.from_pretrained(str(base_model_path())))
+    model = new_tagger()
     if init is not None:
         # strict=False: a checkpoint from before the span head starts that head afresh
         model.load_state_dict(torch.load(init, map_location="cpu"), strict=False)
@@ -185,19 +213,11 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
         t0 = time.time()
         running = epoch_loss = 0.0
         for b in range(0, len(examples), batch_size):
-            ids, att, lab, mask, spans = collate(examples[b:b + batch_size])
-            hidden = model.hidden(ids, att)
-            loss = loss_fn(model.head(model.dropout(hidden)), lab, mask)
-            if span_weight:
-                loss = loss + span_weight * span_loss(model, hidden, spans, mask)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
+            loss = train_step(model, opt, examples[b:b + batch_size], span_weight)
             sched.step()
             step += 1
-            running += loss.item()
-            epoch_loss += loss.item()
+            running += loss
+            epoch_loss += loss
             if step % 10 == 0:
                 log(f"epoch {epoch} step {step}/{total} loss {running / 10:.4f} "
                     f"{(time.time() - t0) / (b // batch_size + 1):.2f}s/step")
