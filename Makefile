@@ -44,9 +44,10 @@ lint: dev
 # then decoding settings, span model and calibration fitted on the folds' held-out scores (see
 # MODEL_CARD.md). About 15 min per tagger on 2 idle cores; finished folds are reused.
 RUN ?= runs/train
+TRAIN_FLAGS ?=
 train: dev
 	$(BIN)/python -m propscan.train --data $(SHARED)/data/ptc-train --run $(RUN) --folds 5 \
-		--install src/propscan/detect/model
+		--install src/propscan/detect/model $(TRAIN_FLAGS)
 	$(BIN)/python scripts/make_stats.py --oof $(RUN)
 
 bench: dev

@@ -20,9 +20,10 @@ def test_one_epoch_on_two_articles_exports_a_loadable_int8_model(tmp_path: Path,
 
     run = tmp_path / "run"
     train(ptc_articles.parent, run, epochs=1, batch_size=8, threads=2, max_articles=2,
-          fold=(0, 5))
+          fold=(0, 5), attention_dropout=0.0)
     split = json.loads((run / "split.json").read_text())
     assert len(split["fit"]) == 2 and not set(split["fit"]) & set(split["test"])
+    assert split["attention_dropout"] == 0.0  # the recipe is recorded with the run
     model_dir = run / "epoch1"
     assert (model_dir / "DONE").is_file()
     assert (model_dir / "model.onnx").stat().st_size < 40e6  # int8: the shipping budget

@@ -164,7 +164,8 @@ def export_onnx(model: Tagger, out_dir: Path, log) -> None:
 def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 16,
           lr: float = 8e-5, threads: int = 2, seed: int = 13, all_data: bool = False,
           fold: tuple[int, int] | None = None, max_articles: int | None = None,
-          init: Path | None = None, span_weight: float = 1.0) -> None:
+          init: Path | None = None, span_weight: float = 1.0,
+          attention_dropout: float = ATTENTION_DROPOUT) -> None:
     """Fine-tune the tagger.
 
     ``max_articles`` caps the fit set (smoke tests); ``init`` starts from a saved state_dict
@@ -190,12 +191,14 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
     if max_articles is not None:
         fit = fit[:max_articles]
     (run_dir / "split.json").write_text(json.dumps({"fit": fit, "dev": dev, "test": test,
-                                                    "all_data": all_data}))
+                                                    "all_data": all_data,
+                                                    "attention_dropout": attention_dropout}))
     tokenizer = load_tokenizer(base_model_path() / "tokenizer.json")
     examples = build_examples(tokenizer, texts, labels, fit)
-    log(f"{len(fit)} fit articles -> {len(examples)} windows; dev {len(dev)}, test {len(test)}")
+    log(f"{len(fit)} fit articles -> {len(examples)} windows; dev {len(dev)}, test {len(test)}; "
+        f"attention dropout {attention_dropout}")
 
-    model = new_tagger()
+    model = new_tagger(attention_dropout)
     if init is not None:
         # strict=False: a checkpoint from before the span head starts that head afresh
         model.load_state_dict(torch.load(init, map_location="cpu"), strict=False)
@@ -258,7 +261,8 @@ def train_two_stage(data_dir: Path, run_dir: Path, *, epochs: int = 3,
 
 
 def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5, epochs: int = 3,
-                   threads: int = 2, seed: int = 13, install: Path | None = None) -> dict:
+                   threads: int = 2, seed: int = 13, install: Path | None = None,
+                   attention_dropout: float = ATTENTION_DROPOUT) -> dict:
     """Train one two-stage model per fold (resuming finished ones), then score with
     cross-fitting.
 
@@ -269,9 +273,9 @@ def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5, epochs: int
 
     for k in range(folds):
         train_two_stage(data_dir, out_dir / f"fold{k}", epochs=epochs, threads=threads,
-                        seed=seed, fold=(k, folds))
+                        seed=seed, fold=(k, folds), attention_dropout=attention_dropout)
     final = None
     if install is not None:
         final = train_two_stage(data_dir, out_dir / "full", epochs=epochs, threads=threads,
-                                seed=seed, all_data=True)
+                                seed=seed, all_data=True, attention_dropout=attention_dropout)
     return crossfit.run(out_dir, data_dir, final, install, threads)
