@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--attention-dropout", type=float, default=ATTENTION_DROPOUT,
                         help="dropout on attention probabilities while fine-tuning (0 trains "
-                             "about 1.5x faster on a CPU; see MODEL_CARD.md)")
+                             "about 1.9x faster on a CPU; see MODEL_CARD.md)")
     parser.add_argument("--all-data", action="store_true", help="fit on every article")
     parser.add_argument("--fold", default=None, metavar="K/N",
                         help="cross-validation: hold out the K-th of N parts (0-based)")

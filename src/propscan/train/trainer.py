@@ -129,13 +129,12 @@ def span_loss(model: Tagger, hidden: torch.Tensor, spans: torch.Tensor,
 ATTENTION_DROPOUT = 0.1
 
 
-def new_tagger(attention_dropout: float | None = None) -> Tagger:
+def new_tagger(attention_dropout: float = ATTENTION_DROPOUT) -> Tagger:
     """The base encoder with fresh heads, set up for fine-tuning."""
     from transformers import AutoModel
 
-    dropout = ATTENTION_DROPOUT if attention_dropout is None else attention_dropout
     return Tagger(AutoModel.from_pretrained(str(base_model_path()),
-                                            attention_probs_dropout_prob=dropout))
+                                            attention_probs_dropout_prob=attention_dropout))
 
 
 def train_step(model: Tagger, opt: torch.optim.Optimizer, batch: list[Example],
