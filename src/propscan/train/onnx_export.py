@@ -54,10 +54,11 @@ def export_fp32(model, path: Path) -> None:
 
 
 def optimize_and_quantize(fp32_path: Path, out_path: Path, *, num_heads: int = 12,
-                          hidden_size: int = 384) -> None:
+                          hidden_size: int = 384, reduce_range: bool = False) -> None:
     """Fuse transformer ops in an fp32 BERT-style ONNX graph, then quantise weights to int8.
 
-    Defaults fit all-MiniLM-L6-v2 (12 heads, hidden 384). Warns when no attention got fused
+    Defaults fit all-MiniLM-L6-v2 (12 heads, hidden 384); ``reduce_range`` (7-bit weights) is
+    for comparisons only (``scripts/int8_vs_fp32.py``). Warns when no attention got fused
     (the model still works, only slower), e.g. for a graph exported with SDPA attention.
     """
     import onnx
@@ -77,7 +78,7 @@ def optimize_and_quantize(fp32_path: Path, out_path: Path, *, num_heads: int = 1
     try:
         # per-channel scales: int8 output much closer to fp32 (reduce_range lost 0.02 SI F1)
         quantize_dynamic(str(fused_path), str(out_path), weight_type=QuantType.QInt8,
-                         per_channel=True,
+                         per_channel=True, reduce_range=reduce_range,
                          # fused ops are in the com.microsoft domain, which shape inference
                          # cannot type; their outputs are float
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
