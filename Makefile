@@ -43,7 +43,8 @@ lint: dev
 # Reproduces the shipped model: one tagger per cross-validation fold (5), one on every article,
 # then decoding settings, span model and calibration fitted on the folds' held-out scores (see
 # MODEL_CARD.md). 15-60 min per tagger on 2 idle cores, by CPU; finished folds are reused.
-# TRAIN_FLAGS=--attention-dropout=0 trains about 1.9x faster (see MODEL_CARD.md).
+# TRAIN_FLAGS=--attention-dropout=0 trains about 1.9x faster (see MODEL_CARD.md);
+# TRAIN_FLAGS='--device cuda --jobs 6' trains the six taggers at once on a GPU.
 RUN ?= runs/train
 TRAIN_FLAGS ?=
 train: dev

@@ -127,6 +127,39 @@ def test_cross_fitted_decoding_on_real_scores(ptc_articles: Path) -> None:
     assert 0.0 < res["tc"]["micro_f1"] <= 1.0
 
 
+def test_cross_fitted_figures_do_not_depend_on_the_number_of_workers(
+        ptc_articles: Path) -> None:
+    """Folds fitted in forked workers give exactly the figures of fitting them in turn."""
+    crossfit = pytest.importorskip("propscan.train.crossfit")
+    from propscan.evaluate.ptc import read_articles, read_tc_labels
+
+    texts = read_articles(ptc_articles)
+    ids = sorted(texts)[:12]
+    gold = read_tc_labels(ptc_articles.parent / "train-task-flc-tc.labels")
+    encoded = dict(zip(ids, Detector(threads=2).load().encode([texts[i] for i in ids]),
+                       strict=True))
+    corpus = crossfit._Corpus(texts, gold, {i: sc for i, (sc, _) in encoded.items()},
+                              {i: st for i, (_, st) in encoded.items()})
+    fold_of = {aid: n % 2 for n, aid in enumerate(ids)}
+    serial = crossfit.cross_fitted_figures(corpus, fold_of, workers=1)
+    parallel = crossfit.cross_fitted_figures(corpus, fold_of, workers=2)
+    assert [f["fold"] for f in parallel["folds"]] == [0, 1]
+    assert parallel == serial
+    assert serial["pooled"]["si"]["n_pred"] > 0
+
+
+def test_a_fold_model_is_the_last_exported_stage(tmp_path: Path) -> None:
+    """Stage 1 of a two-stage run is not exported: the fold's model is the joint stage's."""
+    crossfit = pytest.importorskip("propscan.train.crossfit")
+    for stage in ("epoch3", "joint/epoch2"):
+        (tmp_path / stage).mkdir(parents=True)
+        (tmp_path / stage / "DONE").write_text("ok")
+    with pytest.raises(FileNotFoundError, match="no finished model"):
+        crossfit._fold_model(tmp_path)  # finished, but nothing exported yet
+    (tmp_path / "joint/epoch2/model.onnx").write_bytes(b"onnx")
+    assert crossfit._fold_model(tmp_path) == tmp_path / "joint/epoch2"
+
+
 def test_reasons_never_cite_a_function_word() -> None:
     model = _toy_model(["p:was"])  # the toy weights push "p:was" hard towards Name calling
     x = model.matrix(span_features(TEXT, _scores(len(TEXT)), [_span("FARCE")]))

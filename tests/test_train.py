@@ -16,14 +16,20 @@ pytest.importorskip("transformers")
 
 def test_one_epoch_on_two_articles_exports_a_loadable_int8_model(tmp_path: Path,
                                                                   ptc_articles: Path) -> None:
+    from propscan.train.data import load_ptc, split_ids
     from propscan.train.trainer import train
 
     run = tmp_path / "run"
     train(ptc_articles.parent, run, epochs=1, batch_size=8, threads=2, max_articles=2,
-          fold=(0, 5), attention_dropout=0.0)
+          fold=(0, 5), attention_dropout=0.0, seed=7, split_seed=13)
     split = json.loads((run / "split.json").read_text())
     assert len(split["fit"]) == 2 and not set(split["fit"]) & set(split["test"])
     assert split["attention_dropout"] == 0.0  # the recipe is recorded with the run
+    assert split["seed"] == 7 and split["device"] == "cpu"
+    # the folds follow split_seed, not the training seed: seed ensembles can share folds
+    ids = list(load_ptc(ptc_articles.parent)[0])
+    assert split["test"] == split_ids(ids, seed=13, fold=(0, 5))[2]
+    assert split["test"] != split_ids(ids, seed=7, fold=(0, 5))[2]
     model_dir = run / "epoch1"
     assert (model_dir / "DONE").is_file()
     assert (model_dir / "model.onnx").stat().st_size < 40e6  # int8: the shipping budget

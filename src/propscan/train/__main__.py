@@ -14,7 +14,12 @@ import argparse
 import json
 from pathlib import Path
 
-from propscan.train.trainer import ATTENTION_DROPOUT, cross_validate, train_two_stage
+from propscan.train.trainer import (
+    ATTENTION_DROPOUT,
+    JOINT_EPOCHS,
+    cross_validate,
+    train_two_stage,
+)
 
 
 def main() -> None:
@@ -22,8 +27,17 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="PTC training split directory")
     parser.add_argument("--run", type=Path, required=True, help="output dir (logs, checkpoints)")
     parser.add_argument("--epochs", type=int, default=3, help="epochs of the first stage")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--joint-epochs", type=int, default=JOINT_EPOCHS,
+                        help="epochs of the second (joint) stage")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads per model")
+    parser.add_argument("--device", default="cpu",
+                        help="torch device to train on: cpu (default) or cuda")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="with --folds: models trained at once, one process each (useful "
+                             "on a GPU or many cores; also the cross-fitting's workers)")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--split-seed", type=int, default=None,
+                        help="seed of the fold assignment (default: --seed)")
     parser.add_argument("--attention-dropout", type=float, default=ATTENTION_DROPOUT,
                         help="dropout on attention probabilities while fine-tuning (0 trains "
                              "about 1.9x faster on a CPU; see MODEL_CARD.md)")
@@ -39,17 +53,21 @@ def main() -> None:
     args = parser.parse_args()
     if args.folds:
         figures = cross_validate(args.data, args.run, folds=args.folds, epochs=args.epochs,
-                                 threads=args.threads, seed=args.seed, install=args.install,
-                                 attention_dropout=args.attention_dropout)
+                                 joint_epochs=args.joint_epochs, threads=args.threads,
+                                 seed=args.seed, install=args.install,
+                                 attention_dropout=args.attention_dropout, device=args.device,
+                                 jobs=args.jobs, split_seed=args.split_seed)
         print(json.dumps(figures["mean_std"], indent=1))
         return
     fold = None
     if args.fold:
         k, n = (int(x) for x in args.fold.split("/"))
         fold = (k, n)
-    final = train_two_stage(args.data, args.run, epochs=args.epochs, threads=args.threads,
+    final = train_two_stage(args.data, args.run, epochs=args.epochs,
+                            joint_epochs=args.joint_epochs, threads=args.threads,
                             seed=args.seed, all_data=args.all_data, fold=fold,
-                            attention_dropout=args.attention_dropout)
+                            attention_dropout=args.attention_dropout, device=args.device,
+                            split_seed=args.split_seed)
     print(f"finished model: {final}")
 
 

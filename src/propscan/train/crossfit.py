@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import shutil
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,10 +66,14 @@ def fold_dirs(cv_dir: Path) -> list[Path]:
 def _fold_model(fold_dir: Path) -> Path:
     """The fold's finished model: the joint stage's when there is one (see
     :func:`propscan.train.trainer.train_two_stage`)."""
-    done = sorted(fold_dir.glob("joint/epoch*/DONE")) or sorted(fold_dir.glob("epoch*/DONE"))
+    def exported(pattern: str) -> list[Path]:
+        return sorted(d.parent for d in fold_dir.glob(pattern)
+                      if (d.parent / "model.onnx").is_file())
+
+    done = exported("joint/epoch*/DONE") or exported("epoch*/DONE")
     if not done:
-        raise FileNotFoundError(f"{fold_dir} has no finished model (epoch*/DONE)")
-    return done[-1].parent
+        raise FileNotFoundError(f"{fold_dir} has no finished model (epoch*/DONE, model.onnx)")
+    return done[-1]
 
 
 def oof_scores(cv_dir: Path, texts: dict[str, str], threads: int = 2
@@ -389,41 +395,73 @@ def expected_calibration_error(confidence: list[float], correct: list[bool],
     return {"ece": float(ece), "n": len(conf), "bins": table}
 
 
-def cross_fitted_figures(corpus: _Corpus, fold_of: dict[str, int]) -> dict[str, Any]:
-    """SI, TC and ECE per fold, each fold decoded with choices fitted on the other folds."""
+def _decode_fold(corpus: _Corpus, fold_of: dict[str, int], k: int) -> tuple[dict, list, list,
+                                                                         list, list]:
+    """Fit the decoding on every fold but ``k``, then decode fold ``k``: its figures and its
+    predictions (SI rows, TC rows, confidences, whether each span's technique was right)."""
+    test = sorted(a for a, f in fold_of.items() if f == k)
+    train = sorted(a for a, f in fold_of.items() if f != k)
+    _log(f"fold {k}: fitting decoding on {len(train)} articles, scoring {len(test)}")
+    config, model, _ = fit_decoding(corpus, train)
+    det = _detector(config, model)
+    si_pred, tc_pred, conf, ok = [], [], [], []
+    for aid in test:  # decode and classify each article once; every figure reads these
+        gold = corpus.gold_by.get(aid, [])
+        for s, e, tech, c, _ in det.decode(corpus.texts[aid], corpus.scores[aid],
+                                           corpus.states.get(aid)):
+            si_pred.append((aid, s, e))
+            conf.append(c)
+            ok.append(any(t == tech and gs < e and s < ge for t, gs, ge in gold))
+        rows = [(s, e) for _, s, e in gold]
+        labels = det.classify(corpus.texts[aid], rows, scores=corpus.scores[aid],
+                              states=corpus.states.get(aid))
+        tc_pred += [(aid, t, s, e) for (s, e), t in zip(rows, labels, strict=True)]
+    fold_gold = [g for g in corpus.gold if fold_of[g[0]] == k]
+    si = si_scores(si_pred, [(a, s, e) for a, _, s, e in fold_gold])
+    tc = tc_scores(tc_pred, fold_gold)
+    ece = expected_calibration_error(conf, ok)["ece"]
+    _log(f"fold {k}: SI F1 {si['f1']:.4f}  TC micro-F1 {tc['micro_f1']:.4f}  ECE {ece:.4f}")
+    return ({"fold": k, "articles": len(test), "config": config, "si": si, "tc": tc,
+             "ece": ece}, si_pred, tc_pred, conf, ok)
+
+
+_FORKED: tuple[_Corpus, dict[str, int]] | None = None  # what fork workers inherit
+
+
+def _decode_forked_fold(k: int) -> tuple[dict, list, list, list, list]:
+    from threadpoolctl import threadpool_limits
+
+    assert _FORKED is not None
+    with threadpool_limits(limits=1):  # as in :func:`run`: figures must not depend on workers
+        return _decode_fold(*_FORKED, k)
+
+
+def cross_fitted_figures(corpus: _Corpus, fold_of: dict[str, int],
+                         workers: int = 1) -> dict[str, Any]:
+    """SI, TC and ECE per fold, each fold decoded with choices fitted on the other folds.
+
+    ``workers`` > 1 fits folds in that many forked processes (same figures, sooner)."""
+    global _FORKED
     folds = sorted(set(fold_of.values()))
+    workers = min(workers, len(folds))
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        _FORKED = (corpus, fold_of)
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")
+                                     ) as pool:
+                results = list(pool.map(_decode_forked_fold, folds))
+        finally:
+            _FORKED = None
+    else:
+        results = [_decode_fold(corpus, fold_of, k) for k in folds]
     per_fold, all_conf, all_ok = [], [], []
     all_si_pred, all_tc_pred = [], []
-    for k in folds:
-        test = sorted(a for a, f in fold_of.items() if f == k)
-        train = sorted(a for a, f in fold_of.items() if f != k)
-        _log(f"fold {k}: fitting decoding on {len(train)} articles, scoring {len(test)}")
-        config, model, _ = fit_decoding(corpus, train)
-        det = _detector(config, model)
-        si_pred, tc_pred, conf, ok = [], [], [], []
-        for aid in test:  # decode and classify each article once; every figure reads these
-            gold = corpus.gold_by.get(aid, [])
-            for s, e, tech, c, _ in det.decode(corpus.texts[aid], corpus.scores[aid],
-                                               corpus.states.get(aid)):
-                si_pred.append((aid, s, e))
-                conf.append(c)
-                ok.append(any(t == tech and gs < e and s < ge for t, gs, ge in gold))
-            rows = [(s, e) for _, s, e in gold]
-            labels = det.classify(corpus.texts[aid], rows, scores=corpus.scores[aid],
-                                  states=corpus.states.get(aid))
-            tc_pred += [(aid, t, s, e) for (s, e), t in zip(rows, labels, strict=True)]
-        fold_gold = [g for g in corpus.gold if fold_of[g[0]] == k]
-        si = si_scores(si_pred, [(a, s, e) for a, _, s, e in fold_gold])
-        tc = tc_scores(tc_pred, fold_gold)
-        ece = expected_calibration_error(conf, ok)["ece"]
-        per_fold.append({"fold": k, "articles": len(test), "config": config,
-                         "si": si, "tc": tc, "ece": ece})
+    for figures, si_pred, tc_pred, conf, ok in results:
+        per_fold.append(figures)
         all_si_pred += si_pred
         all_tc_pred += tc_pred
         all_conf += conf
         all_ok += ok
-        _log(f"fold {k}: SI F1 {si['f1']:.4f}  TC micro-F1 {tc['micro_f1']:.4f}  "
-             f"ECE {ece:.4f}")
     gold_si = [(a, s, e) for a, _, s, e in corpus.gold]
     summary = {}
     for key, get in (("si_precision", lambda f: f["si"]["precision"]),
@@ -476,7 +514,7 @@ def _run(cv_dir: Path, data_dir: Path, final_model: Path | None, install_dir: Pa
     gold = read_tc_labels(Path(data_dir) / "train-task-flc-tc.labels")
     scores, states, fold_of = oof_scores(cv_dir, texts, threads)
     corpus = _Corpus(texts, gold, scores, states)
-    figures = cross_fitted_figures(corpus, fold_of)
+    figures = cross_fitted_figures(corpus, fold_of, workers=threads)
     figures["date"] = time.strftime("%Y-%m-%d")
     (Path(cv_dir) / "crossfit.json").write_text(json.dumps(figures, indent=1) + "\n")
     if final_model is not None and install_dir is not None:

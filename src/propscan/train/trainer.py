@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import random
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -138,9 +141,9 @@ def new_tagger(attention_dropout: float = ATTENTION_DROPOUT) -> Tagger:
 
 
 def train_step(model: Tagger, opt: torch.optim.Optimizer, batch: list[Example],
-               span_weight: float) -> float:
+               span_weight: float, device: str = "cpu") -> float:
     """One optimisation step on a batch of windows; returns its loss."""
-    ids, att, lab, mask, spans = collate(batch)
+    ids, att, lab, mask, spans = (t.to(device) for t in collate(batch))
     hidden = model.hidden(ids, att)
     loss = loss_fn(model.head(model.dropout(hidden)), lab, mask)
     if span_weight:
@@ -156,7 +159,7 @@ def export_onnx(model: Tagger, out_dir: Path, log) -> None:
     """Fused int8 ONNX + tokenizer in out_dir (see :mod:`propscan.train.onnx_export`)."""
     from propscan.train.onnx_export import export_model
 
-    path = export_model(model, out_dir)
+    path = export_model(model.cpu(), out_dir)
     log(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
@@ -164,12 +167,16 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
           lr: float = 8e-5, threads: int = 2, seed: int = 13, all_data: bool = False,
           fold: tuple[int, int] | None = None, max_articles: int | None = None,
           init: Path | None = None, span_weight: float = 1.0,
-          attention_dropout: float = ATTENTION_DROPOUT) -> None:
+          attention_dropout: float = ATTENTION_DROPOUT, device: str = "cpu",
+          export: bool = True, split_seed: int | None = None) -> None:
     """Fine-tune the tagger.
 
     ``max_articles`` caps the fit set (smoke tests); ``init`` starts from a saved state_dict
     instead of the base encoder (the second, joint stage of :func:`cross_validate`);
-    ``span_weight`` weighs the span head's loss (0: token tagger only).
+    ``span_weight`` weighs the span head's loss (0: token tagger only); ``device`` is a torch
+    device ("cuda" trains on a GPU; the export always runs on the CPU); ``export=False`` skips
+    the ONNX export (a first stage that only feeds the second); ``split_seed`` (default:
+    ``seed``) draws the fold assignment, so models that differ only in ``seed`` can share folds.
     """
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -184,24 +191,27 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
             fh.write(line + "\n")
 
     texts, labels = load_ptc(data_dir)
-    fit, dev, test = split_ids(list(texts), seed=seed, fold=fold)
+    fit, dev, test = split_ids(list(texts), seed=seed if split_seed is None else split_seed,
+                               fold=fold)
     if all_data:
         fit = sorted(texts)
     if max_articles is not None:
         fit = fit[:max_articles]
     (run_dir / "split.json").write_text(json.dumps({"fit": fit, "dev": dev, "test": test,
                                                     "all_data": all_data,
-                                                    "attention_dropout": attention_dropout}))
+                                                    "attention_dropout": attention_dropout,
+                                                    "device": device, "seed": seed}))
     tokenizer = load_tokenizer(base_model_path() / "tokenizer.json")
     examples = build_examples(tokenizer, texts, labels, fit)
     log(f"{len(fit)} fit articles -> {len(examples)} windows; dev {len(dev)}, test {len(test)}; "
-        f"attention dropout {attention_dropout}")
+        f"attention dropout {attention_dropout}; device {device}")
 
     model = new_tagger(attention_dropout)
     if init is not None:
         # strict=False: a checkpoint from before the span head starts that head afresh
         model.load_state_dict(torch.load(init, map_location="cpu"), strict=False)
         log(f"continuing from {init}")
+    model.to(device)
     steps_per_epoch = math.ceil(len(examples) / batch_size)
     total = steps_per_epoch * epochs
     warmup = max(1, total // 20)
@@ -215,7 +225,7 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
         t0 = time.time()
         running = epoch_loss = 0.0
         for b in range(0, len(examples), batch_size):
-            loss = train_step(model, opt, examples[b:b + batch_size], span_weight)
+            loss = train_step(model, opt, examples[b:b + batch_size], span_weight, device)
             sched.step()
             step += 1
             running += loss
@@ -227,7 +237,9 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
         log(f"epoch {epoch} mean loss {epoch_loss / steps_per_epoch:.4f}")
         torch.save(model.state_dict(), run_dir / "tagger.pt")  # checkpoint every epoch
     # only the finished model is exported: each export costs a minute of CPU
-    export_onnx(model, run_dir / f"epoch{epochs}", log)
+    if export:
+        export_onnx(model, run_dir / f"epoch{epochs}", log)
+    (run_dir / f"epoch{epochs}").mkdir(exist_ok=True)
     (run_dir / f"epoch{epochs}" / "DONE").write_text("ok")
     log("done")
 
@@ -240,7 +252,7 @@ JOINT_SPAN_WEIGHT = 0.3
 
 def train_two_stage(data_dir: Path, run_dir: Path, *, epochs: int = 3,
                     joint_epochs: int = JOINT_EPOCHS, threads: int = 2, seed: int = 13,
-                    **split: object) -> Path:
+                    **split: Any) -> Path:
     """Stage 1: the token tagger alone (``epochs``); stage 2 (``run_dir/joint``): token and
     span heads together for ``joint_epochs`` more at ``JOINT_LR``. Finished stages are skipped.
     Returns the finished model directory.
@@ -250,8 +262,9 @@ def train_two_stage(data_dir: Path, run_dir: Path, *, epochs: int = 3,
     was, so stage-1 checkpoints can be reused.
     """
     if not (run_dir / f"epoch{epochs}" / "DONE").is_file():
+        # stage 1 is not exported: only stage 2 reads it, from tagger.pt
         train(data_dir, run_dir, epochs=epochs, threads=threads, seed=seed, span_weight=0.0,
-              **split)
+              export=False, **split)
     final = run_dir / "joint" / f"epoch{joint_epochs}"
     if not (final / "DONE").is_file():
         train(data_dir, run_dir / "joint", epochs=joint_epochs, lr=JOINT_LR, threads=threads,
@@ -260,21 +273,33 @@ def train_two_stage(data_dir: Path, run_dir: Path, *, epochs: int = 3,
 
 
 def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5, epochs: int = 3,
-                   threads: int = 2, seed: int = 13, install: Path | None = None,
-                   attention_dropout: float = ATTENTION_DROPOUT) -> dict:
+                   joint_epochs: int = JOINT_EPOCHS, threads: int = 2, seed: int = 13,
+                   install: Path | None = None, attention_dropout: float = ATTENTION_DROPOUT,
+                   device: str = "cpu", jobs: int = 1, split_seed: int | None = None) -> dict:
     """Train one two-stage model per fold (resuming finished ones), then score with
     cross-fitting.
 
     With ``install``, also train on every article and install that model with decoding
-    settings fitted on all the folds' held-out predictions.
+    settings fitted on all the folds' held-out predictions. ``jobs`` trains that many models
+    at once, each in its own process with ``threads`` threads (a GPU or a many-core machine;
+    on two cores one job at a time is fastest).
     """
     from propscan.train import crossfit
 
-    for k in range(folds):
-        train_two_stage(data_dir, out_dir / f"fold{k}", epochs=epochs, threads=threads,
-                        seed=seed, fold=(k, folds), attention_dropout=attention_dropout)
-    final = None
+    runs = [(out_dir / f"fold{k}", {"fold": (k, folds)}) for k in range(folds)]
     if install is not None:
-        final = train_two_stage(data_dir, out_dir / "full", epochs=epochs, threads=threads,
-                                seed=seed, all_data=True, attention_dropout=attention_dropout)
-    return crossfit.run(out_dir, data_dir, final, install, threads)
+        runs.append((out_dir / "full", {"all_data": True}))
+    common = {"epochs": epochs, "joint_epochs": joint_epochs, "threads": threads, "seed": seed,
+              "attention_dropout": attention_dropout, "device": device, "split_seed": split_seed}
+    if jobs > 1:
+        # spawn, not fork: a forked child cannot initialise CUDA
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+            finals = [pool.submit(train_two_stage, data_dir, run_dir, **common, **split)
+                      for run_dir, split in runs]
+            finished = [f.result() for f in finals]
+    else:
+        finished = [train_two_stage(data_dir, run_dir, **common, **split)
+                    for run_dir, split in runs]
+    final = finished[-1] if install is not None else None
+    return crossfit.run(out_dir, data_dir, final, install, threads * jobs)
