@@ -90,3 +90,24 @@ def test_training_windows_carry_the_gold_fragments_in_window_positions(ptc_artic
             assert 1 <= first < end <= 1 + content  # inside the content, [CLS] is 0
             # every token of the fragment is a target of its technique, and inside
             assert e.labels[first:end, 0].all() and e.labels[first:end, 1 + tech].all()
+
+
+def test_cli_refuses_a_gpu_it_cannot_see_and_zero_jobs(tmp_path: Path) -> None:
+    """Bad training options end in one usage error (exit 2), before any work starts."""
+    import subprocess
+    import sys
+
+    import torch
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "propscan.train", "--data", str(tmp_path),
+                               "--run", str(tmp_path / "run"), *args],
+                              capture_output=True, text=True, timeout=120)
+
+    zero = run("--folds", "5", "--jobs", "0")
+    assert zero.returncode == 2 and "--jobs: must be at least 1, not 0" in zero.stderr
+    if not torch.cuda.is_available():
+        gpu = run("--device", "cuda")
+        assert gpu.returncode == 2 and "sees no CUDA device" in gpu.stderr
+        assert "Traceback" not in gpu.stderr
+    assert not (tmp_path / "run").exists()

@@ -22,17 +22,24 @@ from propscan.train.trainer import (
 )
 
 
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return number
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m propscan.train")
     parser.add_argument("--data", type=Path, required=True, help="PTC training split directory")
     parser.add_argument("--run", type=Path, required=True, help="output dir (logs, checkpoints)")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs of the first stage")
-    parser.add_argument("--joint-epochs", type=int, default=JOINT_EPOCHS,
+    parser.add_argument("--epochs", type=_positive_int, default=3, help="epochs of the first stage")
+    parser.add_argument("--joint-epochs", type=_positive_int, default=JOINT_EPOCHS,
                         help="epochs of the second (joint) stage")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads per model")
+    parser.add_argument("--threads", type=_positive_int, default=2, help="CPU threads per model")
     parser.add_argument("--device", default="cpu",
                         help="torch device to train on: cpu (default) or cuda")
-    parser.add_argument("--jobs", type=int, default=1,
+    parser.add_argument("--jobs", type=_positive_int, default=1,
                         help="with --folds: models trained at once, one process each (useful "
                              "on a GPU or many cores; also the cross-fitting's workers)")
     parser.add_argument("--seed", type=int, default=13)
@@ -51,6 +58,12 @@ def main() -> None:
                         help="with --folds: also train on every article and install the "
                              "model here")
     args = parser.parse_args()
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            parser.error(f"--device {args.device}: this torch build ({torch.__version__}) sees "
+                         "no CUDA device")
     if args.folds:
         figures = cross_validate(args.data, args.run, folds=args.folds, epochs=args.epochs,
                                  joint_epochs=args.joint_epochs, threads=args.threads,
