@@ -11,7 +11,7 @@ help:
 	@echo "make demo         set up .venv and analyze the bundled invented example"
 	@echo "make test         set up .venv with dev + train extras (CPU torch) and run all tests"
 	@echo "make lint         ruff"
-	@echo "make train        reproduce the shipped model from $(SHARED)/data (5-fold CV, 2.5-5 h by CPU)"
+	@echo "make train        reproduce the shipped model from $(SHARED)/data (5-fold CV; 5-10 h on 2 CPU cores, minutes on a GPU)"
 	@echo "make bench        speed and memory figures of the detector"
 	@echo "make bench-batch  batch throughput with 1 and 2 workers"
 	@echo "make bench-train  seconds per training step (attention dropout on and off)"
@@ -42,7 +42,8 @@ lint: dev
 
 # Reproduces the shipped model: one tagger per cross-validation fold (5), one on every article,
 # then decoding settings, span model and calibration fitted on the folds' held-out scores (see
-# MODEL_CARD.md). 15-60 min per tagger on 2 idle cores, by CPU; finished folds are reused.
+# MODEL_CARD.md). 6 + 3 epochs: an estimated 50-100 min per tagger on 2 idle cores, by CPU;
+# finished stages are reused.
 # TRAIN_FLAGS=--attention-dropout=0 trains about 1.9x faster (see MODEL_CARD.md);
 # TRAIN_FLAGS='--device cuda --jobs 6' trains the six taggers at once on a GPU.
 RUN ?= runs/train

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,7 @@ from propscan.detect.span_model import (
     repetition_count,
     span_features,
 )
+from propscan.evaluate.tables import format_cross_validation
 from propscan.techniques import TECHNIQUE_NAMES
 
 TEXT = ('The so-called "revolution" was a FARCE. Stop the lies! '
@@ -146,6 +150,37 @@ def test_cross_fitted_figures_do_not_depend_on_the_number_of_workers(
     assert [f["fold"] for f in parallel["folds"]] == [0, 1]
     assert parallel == serial
     assert serial["pooled"]["si"]["n_pred"] > 0
+    table = format_cross_validation(serial).splitlines()
+    assert table[2].split()[:2] == ["0", str(sum(f == 0 for f in fold_of.values()))]
+    assert f"F1 {serial['pooled']['si']['f1']:.4f}" in table[5]
+
+
+def test_crossfit_command_fits_folds_trained_elsewhere_from_their_caches(
+        ptc_articles: Path, tmp_path: Path) -> None:
+    """Fold directories holding only split.json, beside the out-of-fold caches (folds
+    trained on another machine), are enough for the cross-fitted figures."""
+    crossfit = pytest.importorskip("propscan.train.crossfit")
+    from propscan.evaluate.ptc import read_articles
+
+    texts = read_articles(ptc_articles)
+    ids = sorted(texts)[:12]
+    encoded = dict(zip(ids, Detector(threads=2).load().encode([texts[i] for i in ids]),
+                       strict=True))
+    for k in (0, 1):
+        (tmp_path / f"fold{k}").mkdir()
+        (tmp_path / f"fold{k}" / "split.json").write_text(
+            json.dumps({"test": ids[k::2], "fit": ids[1 - k::2]}))
+    crossfit.save_oof(tmp_path, {i: sc for i, (sc, _) in encoded.items()},
+                      {i: st for i, (_, st) in encoded.items()})
+    # the PTC directory holds the labels beside train-articles/
+    proc = subprocess.run([sys.executable, "-m", "propscan.train.crossfit", str(tmp_path),
+                           "--data", str(ptc_articles.parent), "--threads", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split()[0] for line in lines[2:4]] == ["0", "1"]
+    figures = json.loads((tmp_path / "crossfit.json").read_text())
+    assert f"F1 {figures['pooled']['si']['f1']:.4f}" in proc.stdout
 
 
 def test_a_fold_model_is_the_last_exported_stage(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import typer
 
 from propscan.cli.app import app, handle_errors
 from propscan.errors import ConfigError
+from propscan.evaluate.tables import format_cross_validation, format_scores
 
 
 @app.command()
@@ -46,7 +47,7 @@ def evaluate(
         if as_json:
             print(json.dumps(result, indent=1))
         else:
-            _print_cross_validation(result)
+            print(format_cross_validation(result))
         return
     detector = Detector(model_dir, threads=threads).load()
     ids = None if all_articles else detector.metrics.get("test_ids")
@@ -58,47 +59,5 @@ def evaluate(
     if as_json:
         print(json.dumps(result, indent=1))
         return
-    si, tc = result["si"], result["tc"]
     scope = "all articles" if ids is None else "held-out articles"
-    print(f"{result['articles']} {scope}")
-    print(f"SI  precision {si['precision']:.4f}  recall {si['recall']:.4f}  F1 {si['f1']:.4f}  "
-          f"({si['n_pred']} predicted, {si['n_gold']} gold fragments)")
-    print(_no_overlap_line(si))
-    print(f"TC  micro-F1 {tc['micro_f1']:.4f}  ({tc['n_gold']} gold rows)")
-    _print_per_technique(tc)
-
-
-def _no_overlap_line(si: dict) -> str:
-    share = si["n_pred_no_overlap"] / max(si["n_pred"], 1)
-    return (f"    {si['n_pred_no_overlap']} of {si['n_pred']} predicted fragments ({share:.1%}) "
-            "overlap no gold fragment")
-
-
-def _print_per_technique(tc: dict) -> None:
-    for tech, row in sorted(tc["per_technique"].items(), key=lambda kv: -kv[1]["support"]):
-        print(f"    {tech:<38} F1 {row['f1']:.3f}  (support {row['support']})")
-
-
-def _print_cross_validation(result: dict) -> None:
-    """Per-fold rows, mean and std over folds, then pooled figures and calibration."""
-    print(result["evaluation"])
-    print(f"{'fold':>4} {'articles':>8} {'SI P':>7} {'SI R':>7} {'SI F1':>7} {'TC F1':>7} "
-          f"{'ECE':>7}")
-    for f in result["folds"]:
-        print(f"{f['fold']:>4} {f['articles']:>8} {f['si']['precision']:>7.4f} "
-              f"{f['si']['recall']:>7.4f} {f['si']['f1']:>7.4f} {f['tc']['micro_f1']:>7.4f} "
-              f"{f['ece']:>7.4f}")
-    ms = result["mean_std"]
-    print("mean ± std over folds: " + ", ".join(
-        f"{k} {v['mean']:.4f} ± {v['std']:.4f}" for k, v in ms.items()))
-    pooled = result["pooled"]
-    si, tc, cal = pooled["si"], pooled["tc"], pooled["calibration"]
-    print(f"pooled over all articles: SI P {si['precision']:.4f} R {si['recall']:.4f} "
-          f"F1 {si['f1']:.4f}; TC micro-F1 {tc['micro_f1']:.4f}")
-    print(_no_overlap_line(si))
-    _print_per_technique(tc)
-    print(f"calibration of span confidences: ECE {cal['ece']:.4f} over {cal['n']} predicted "
-          "fragments (correct = overlaps a gold fragment of the same technique)")
-    for row in cal["bins"]:
-        print(f"    confidence {row['bin']}: {row['n']:>5} fragments, mean confidence "
-              f"{row['mean_confidence']:.3f}, share correct {row['share_correct']:.3f}")
+    print(format_scores(result, scope))

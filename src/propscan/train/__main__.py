@@ -17,6 +17,7 @@ from pathlib import Path
 from propscan.train.trainer import (
     ATTENTION_DROPOUT,
     JOINT_EPOCHS,
+    STAGE1_EPOCHS,
     cross_validate,
     train_two_stage,
 )
@@ -33,7 +34,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m propscan.train")
     parser.add_argument("--data", type=Path, required=True, help="PTC training split directory")
     parser.add_argument("--run", type=Path, required=True, help="output dir (logs, checkpoints)")
-    parser.add_argument("--epochs", type=_positive_int, default=3, help="epochs of the first stage")
+    parser.add_argument("--epochs", type=_positive_int, default=STAGE1_EPOCHS,
+                        help="epochs of the first stage")
     parser.add_argument("--joint-epochs", type=_positive_int, default=JOINT_EPOCHS,
                         help="epochs of the second (joint) stage")
     parser.add_argument("--threads", type=_positive_int, default=2, help="CPU threads per model")

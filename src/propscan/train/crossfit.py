@@ -11,8 +11,10 @@
    tagger trained on every article.
 
 ``python -m propscan.train.crossfit CV_DIR --data ../shared/data/ptc-train
-[--final RUN/epoch3 --install src/propscan/detect/model]``. Needs scikit-learn (train extra);
-no torch.
+[--final RUN/joint/epoch3 --install src/propscan/detect/model] [--json]`` prints the figures in
+the table of ``propscan evaluate --folds``. It needs only the fold directories' ``split.json``
+and the cached OOF scores, or the fold models to make them: figures of folds trained elsewhere
+(a GPU machine) can be fitted here. Needs scikit-learn (train extra); no torch.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from propscan.detect.span_model import (
 )
 from propscan.evaluate import si_scores, tc_scores
 from propscan.evaluate.ptc import read_articles, read_tc_labels
+from propscan.evaluate.tables import format_cross_validation
 from propscan.techniques import TECHNIQUE_NAMES
 
 __all__ = ["oof_scores", "fit_decoding", "cross_fitted_figures", "expected_calibration_error",
@@ -102,13 +105,22 @@ def oof_scores(cv_dir: Path, texts: dict[str, str], threads: int = 2
             scores[aid] = sc.astype(np.float16)
             if st is not None:
                 states[aid] = TokenStates(st.offsets.astype(np.int32), st.proj.astype(np.float16))
-    np.savez_compressed(cache, **scores)
-    if states:
-        np.savez_compressed(states_cache,
-                            **{f"{a}:offsets": st.offsets for a, st in states.items()},
-                            **{f"{a}:proj": st.proj for a, st in states.items()})
+    save_oof(cv_dir, scores, states)
     return ({aid: s.astype(np.float32) for aid, s in scores.items()},
             load_states(states_cache), fold_of)
+
+
+def save_oof(cv_dir: Path, scores: dict[str, np.ndarray], states: dict[str, TokenStates]
+             ) -> None:
+    """Write the caches that :func:`oof_scores` reads (scores and projections as float16)."""
+    np.savez_compressed(Path(cv_dir) / "oof_scores.npz",
+                        **{a: s.astype(np.float16) for a, s in scores.items()})
+    if states:
+        np.savez_compressed(Path(cv_dir) / "oof_states.npz",
+                            **{f"{a}:offsets": st.offsets.astype(np.int32)
+                               for a, st in states.items()},
+                            **{f"{a}:proj": st.proj.astype(np.float16)
+                               for a, st in states.items()})
 
 
 def load_states(path: Path) -> dict[str, TokenStates]:
@@ -440,7 +452,8 @@ def cross_fitted_figures(corpus: _Corpus, fold_of: dict[str, int],
                          workers: int = 1) -> dict[str, Any]:
     """SI, TC and ECE per fold, each fold decoded with choices fitted on the other folds.
 
-    ``workers`` > 1 fits folds in that many forked processes (same figures, sooner)."""
+    ``workers`` > 1 fits folds in that many forked processes: sooner, and the same figures to
+    the third decimal (the shipped run's differed from one worker's in the fourth)."""
     global _FORKED
     folds = sorted(set(fold_of.values()))
     workers = min(workers, len(folds))
@@ -535,9 +548,10 @@ def main() -> None:
                         help="the all-data model directory (epochN) to ship")
     parser.add_argument("--install", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     figures = run(args.cv_dir, args.data, args.final, args.install, args.threads)
-    print(json.dumps({k: v for k, v in figures.items() if k != "folds"}, indent=1))
+    print(json.dumps(figures, indent=1) if args.json else format_cross_validation(figures))
 
 
 if __name__ == "__main__":

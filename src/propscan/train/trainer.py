@@ -244,13 +244,15 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
     log("done")
 
 
+#: the first stage: the token tagger alone (6 measured better than 3 on every fold, MODEL_CARD)
+STAGE1_EPOCHS = 6
 #: the second, joint stage: both heads, from the tagger-only checkpoint, at a lower rate
-JOINT_EPOCHS = 2
+JOINT_EPOCHS = 3
 JOINT_LR = 4e-5
 JOINT_SPAN_WEIGHT = 0.3
 
 
-def train_two_stage(data_dir: Path, run_dir: Path, *, epochs: int = 3,
+def train_two_stage(data_dir: Path, run_dir: Path, *, epochs: int = STAGE1_EPOCHS,
                     joint_epochs: int = JOINT_EPOCHS, threads: int = 2, seed: int = 13,
                     **split: Any) -> Path:
     """Stage 1: the token tagger alone (``epochs``); stage 2 (``run_dir/joint``): token and
@@ -272,7 +274,8 @@ def train_two_stage(data_dir: Path, run_dir: Path, *, epochs: int = 3,
     return final
 
 
-def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5, epochs: int = 3,
+def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5,
+                   epochs: int = STAGE1_EPOCHS,
                    joint_epochs: int = JOINT_EPOCHS, threads: int = 2, seed: int = 13,
                    install: Path | None = None, attention_dropout: float = ATTENTION_DROPOUT,
                    device: str = "cpu", jobs: int = 1, split_seed: int | None = None) -> dict:
