@@ -107,17 +107,26 @@ def test_expected_calibration_error_by_hand() -> None:
     assert [b["n"] for b in ece["bins"]] == [2, 2]
 
 
-def test_cross_fitted_decoding_on_real_scores(ptc_articles: Path) -> None:
-    """Fit decoding on some articles' scores and apply it to others, as each CV fold does."""
-    crossfit = pytest.importorskip("propscan.train.crossfit")
-    from propscan.evaluate import evaluate_scores
+@pytest.fixture(scope="module")
+def twelve_encoded(ptc_articles: Path) -> tuple[dict, list, list[str], dict]:
+    """Texts and gold of the PTC articles, the first 12 ids and their (scores, states) from
+    the shipped tagger: the encoder pass, done once for the cross-fitting tests."""
     from propscan.evaluate.ptc import read_articles, read_tc_labels
 
     texts = read_articles(ptc_articles)
     ids = sorted(texts)[:12]
     gold = read_tc_labels(ptc_articles.parent / "train-task-flc-tc.labels")
-    det = Detector(threads=2).load()
-    encoded = dict(zip(ids, det.encode([texts[i] for i in ids]), strict=True))
+    encoded = dict(zip(ids, Detector(threads=2).load().encode([texts[i] for i in ids]),
+                       strict=True))
+    return texts, gold, ids, encoded
+
+
+def test_cross_fitted_decoding_on_real_scores(twelve_encoded) -> None:
+    """Fit decoding on some articles' scores and apply it to others, as each CV fold does."""
+    crossfit = pytest.importorskip("propscan.train.crossfit")
+    from propscan.evaluate import evaluate_scores
+
+    texts, gold, ids, encoded = twelve_encoded
     corpus = crossfit._Corpus(texts, gold, {i: sc for i, (sc, _) in encoded.items()},
                               {i: st for i, (_, st) in encoded.items()})
     config, model, inner = crossfit.fit_decoding(corpus, ids[:8])
@@ -131,17 +140,11 @@ def test_cross_fitted_decoding_on_real_scores(ptc_articles: Path) -> None:
     assert 0.0 < res["tc"]["micro_f1"] <= 1.0
 
 
-def test_cross_fitted_figures_do_not_depend_on_the_number_of_workers(
-        ptc_articles: Path) -> None:
+def test_cross_fitted_figures_do_not_depend_on_the_number_of_workers(twelve_encoded) -> None:
     """Folds fitted in forked workers give exactly the figures of fitting them in turn."""
     crossfit = pytest.importorskip("propscan.train.crossfit")
-    from propscan.evaluate.ptc import read_articles, read_tc_labels
 
-    texts = read_articles(ptc_articles)
-    ids = sorted(texts)[:12]
-    gold = read_tc_labels(ptc_articles.parent / "train-task-flc-tc.labels")
-    encoded = dict(zip(ids, Detector(threads=2).load().encode([texts[i] for i in ids]),
-                       strict=True))
+    texts, gold, ids, encoded = twelve_encoded
     corpus = crossfit._Corpus(texts, gold, {i: sc for i, (sc, _) in encoded.items()},
                               {i: st for i, (_, st) in encoded.items()})
     fold_of = {aid: n % 2 for n, aid in enumerate(ids)}
@@ -156,16 +159,12 @@ def test_cross_fitted_figures_do_not_depend_on_the_number_of_workers(
 
 
 def test_crossfit_command_fits_folds_trained_elsewhere_from_their_caches(
-        ptc_articles: Path, tmp_path: Path) -> None:
+        ptc_articles: Path, twelve_encoded, tmp_path: Path) -> None:
     """Fold directories holding only split.json, beside the out-of-fold caches (folds
     trained on another machine), are enough for the cross-fitted figures."""
     crossfit = pytest.importorskip("propscan.train.crossfit")
-    from propscan.evaluate.ptc import read_articles
 
-    texts = read_articles(ptc_articles)
-    ids = sorted(texts)[:12]
-    encoded = dict(zip(ids, Detector(threads=2).load().encode([texts[i] for i in ids]),
-                       strict=True))
+    _, _, ids, encoded = twelve_encoded
     for k in (0, 1):
         (tmp_path / f"fold{k}").mkdir()
         (tmp_path / f"fold{k}" / "split.json").write_text(
