@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from propscan.errors import InvalidRecord
+from propscan.errors import ConfigError, InvalidRecord
 from propscan.techniques import TECHNIQUE_NAMES
 
 PTC_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "ptc-train"
@@ -94,3 +94,16 @@ def test_evaluate_prints_si_and_tc(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "SI  precision" in result.stdout and "TC  micro-F1" in result.stdout
     assert f"({len(gold)} gold rows)" in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--unlabelled", "."], "--unlabelled needs --folds N"),
+    (["--folds", "5", "--unlabelled", "no-such-dir"], "--unlabelled: no such directory"),
+])
+def test_evaluate_self_training_options_are_checked_before_any_training(
+        tmp_path: Path, args: list[str], message: str) -> None:
+    result = run_cli("evaluate", "--data", str(tmp_path), "--runs-dir", str(tmp_path / "cv"),
+                     *args)
+    assert result.returncode == ConfigError.exit_code
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "cv").exists()

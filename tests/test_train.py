@@ -92,7 +92,7 @@ def test_training_windows_carry_the_gold_fragments_in_window_positions(ptc_artic
             assert e.labels[first:end, 0].all() and e.labels[first:end, 1 + tech].all()
 
 
-def test_cli_refuses_a_gpu_it_cannot_see_and_zero_jobs(tmp_path: Path) -> None:
+def test_cli_refuses_bad_options_before_any_work(tmp_path: Path) -> None:
     """Bad training options end in one usage error (exit 2), before any work starts."""
     import subprocess
     import sys
@@ -106,8 +106,72 @@ def test_cli_refuses_a_gpu_it_cannot_see_and_zero_jobs(tmp_path: Path) -> None:
 
     zero = run("--folds", "5", "--jobs", "0")
     assert zero.returncode == 2 and "--jobs: must be at least 1, not 0" in zero.stderr
+    alone = run("--unlabelled", str(tmp_path))
+    assert alone.returncode == 2 and "--unlabelled needs --folds" in alone.stderr
+    missing = run("--folds", "5", "--unlabelled", str(tmp_path / "nope"))
+    assert missing.returncode == 2 and "--unlabelled: no such directory" in missing.stderr
     if not torch.cuda.is_available():
         gpu = run("--device", "cuda")
         assert gpu.returncode == 2 and "sees no CUDA device" in gpu.stderr
         assert "Traceback" not in gpu.stderr
     assert not (tmp_path / "run").exists()
+
+
+_INVENTED = ("Invented for this test. The council voted on Tuesday to repair the old bridge. "
+             "Critics called the plan a shameless waste, while supporters said it was overdue. ")
+
+
+def test_self_training_student_learns_from_the_teachers_labels_of_unlabelled_articles(
+        tmp_path: Path, ptc_articles: Path) -> None:
+    import torch
+
+    from propscan.train.trainer import new_tagger, train_two_stage
+
+    unlabelled = tmp_path / "unlabelled"
+    unlabelled.mkdir()
+    for i in range(3):
+        (unlabelled / f"article{i}.txt").write_text(_INVENTED * (1 + 40 * i), encoding="utf-8")
+    teacher = tmp_path / "teacher.pt"
+    torch.manual_seed(0)
+    torch.save(new_tagger().state_dict(), teacher)
+    student = tmp_path / "student"
+    final = train_two_stage(ptc_articles.parent, student, epochs=1, joint_epochs=1,
+                            unlabelled=unlabelled, teacher=teacher, export=False,
+                            max_articles=2, fold=(0, 5), attention_dropout=0.0)
+    assert (final / "DONE").is_file() and not (final / "model.onnx").exists()
+    with np.load(student / "teacher_probs.npz") as z:
+        probs = {aid: z[aid] for aid in z.files}
+    # max_articles caps the unlabelled articles too; the long one spans several windows
+    assert sorted(probs) == ["0", "1"]  # ids as PTC names them
+    assert probs["1"].shape[0] > 300 and probs["1"].shape[1] == 15
+    assert np.all((probs["1"] >= 0) & (probs["1"] <= 1))
+    log = (student / "train.log").read_text() + (student / "joint" / "train.log").read_text()
+    assert log.count("self-training: 2 unlabelled articles") == 2  # both stages
+    assert json.loads((student / "split.json").read_text())["unlabelled"] == str(unlabelled)
+
+
+def test_teacher_probabilities_average_the_windows_that_overlap() -> None:
+    import torch
+
+    from propscan.detect.windows import WINDOW_STRIDE, load_tokenizer, make_windows, tokenize
+    from propscan.train.trainer import base_model_path, new_tagger, teacher_token_probs
+
+    torch.manual_seed(0)
+    model = new_tagger().eval()
+    tokenizer = load_tokenizer(base_model_path() / "tokenizer.json")
+    text = _INVENTED * 12  # about 350 tokens: two windows
+    ids, _ = tokenize(tokenizer, text)
+    windows = make_windows(ids, tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"))
+    assert len(windows) == 2
+    got = teacher_token_probs(model, tokenizer, {"a": text})["a"]
+    with torch.no_grad():
+        alone = [torch.sigmoid(model.logits(torch.tensor(w.input_ids[None]),
+                                            torch.ones(1, len(w.input_ids), dtype=torch.long))
+                               )[0, 1:1 + w.n_content].numpy() for w in windows]
+    np.testing.assert_allclose(got[:WINDOW_STRIDE], alone[0][:WINDOW_STRIDE], atol=1e-5)
+    overlap = slice(WINDOW_STRIDE, windows[0].n_content)
+    np.testing.assert_allclose(got[overlap], (alone[0][overlap] + alone[1][:overlap.stop -
+                                                                           WINDOW_STRIDE]) / 2,
+                               atol=1e-5)
+    np.testing.assert_allclose(got[windows[0].n_content:],
+                               alone[1][windows[0].n_content - WINDOW_STRIDE:], atol=1e-5)

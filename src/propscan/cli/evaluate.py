@@ -27,6 +27,10 @@ def evaluate(
     model_dir: Annotated[Path | None, typer.Option(help="Model directory.")] = None,
     runs_dir: Annotated[Path, typer.Option(help="Where --folds writes its models and logs.")
                         ] = Path("propscan-cv"),
+    unlabelled: Annotated[Path | None, typer.Option(
+        help="With --folds: self-training, as the shipped model was trained; each fold's "
+             "model labels these articles (.txt files, e.g. ../shared/data/unlabeled-news) "
+             "for a student trained on the same fold, and the students are scored.")] = None,
     threads: Annotated[int | None, typer.Option(help="Inference threads.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")
                        ] = False,
@@ -37,13 +41,18 @@ def evaluate(
 
     if folds < 1:
         raise ConfigError(f"--folds must be at least 1, got {folds}")
+    if unlabelled is not None and folds == 1:
+        raise ConfigError("--unlabelled needs --folds N (it trains models)")
+    if unlabelled is not None and not unlabelled.is_dir():
+        raise ConfigError(f"--unlabelled: no such directory: {unlabelled}")
     if folds > 1:
         try:
             from propscan.train.trainer import cross_validate
         except ImportError:
             raise ConfigError("--folds needs the training extra: pip install "
                               "'propscan[train]'") from None
-        result = cross_validate(data, runs_dir, folds=folds, threads=threads or 2)
+        result = cross_validate(data, runs_dir, folds=folds, threads=threads or 2,
+                                unlabelled=unlabelled)
         if as_json:
             print(json.dumps(result, indent=1))
         else:

@@ -28,7 +28,13 @@ from propscan.detect.span_model import (
     repetition_count,
     span_features,
 )
-from propscan.detect.windows import INFERENCE_STRIDE, load_tokenizer, make_windows, tokenize
+from propscan.detect.windows import (
+    INFERENCE_STRIDE,
+    load_tokenizer,
+    make_windows,
+    pad_batch,
+    tokenize,
+)
 from propscan.doc import Article
 from propscan.errors import ConfigError, ModelError
 from propscan.techniques import TECHNIQUE_NAMES, get_technique
@@ -165,12 +171,7 @@ class Detector:
         jobs.sort(key=lambda j: len(j[1].input_ids))  # similar lengths -> little padding
         for b in range(0, len(jobs), _BATCH):
             batch = jobs[b:b + _BATCH]
-            width = max(len(w.input_ids) for _, w in batch)
-            input_ids = np.zeros((len(batch), width), np.int64)
-            mask = np.zeros((len(batch), width), np.int64)
-            for r, (_, w) in enumerate(batch):
-                input_ids[r, :len(w.input_ids)] = w.input_ids
-                mask[r, :len(w.input_ids)] = 1
+            input_ids, mask = pad_batch([w for _, w in batch])
             outputs = self.session_.run(None, {"input_ids": input_ids, "attention_mask": mask})
             for r, (i, w) in enumerate(batch):
                 sl = slice(w.first_token, w.first_token + w.n_content)

@@ -2,7 +2,8 @@
 
 Two reference files in ``stats/`` hold quantiles of the same figures over (a) the PTC training
 articles and (b) 400 unlabelled news articles; ``scripts/make_stats.py`` makes them. The first is
-propaganda-rich, the second ordinary news, so together they place an article on a scale.
+propaganda-rich, the second ordinary news, so together they place an article on a scale. (The
+news articles are also the model's self-training articles, labelled by its teacher only.)
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Window", "load_tokenizer", "tokenize", "token_range", "make_windows",
+__all__ = ["Window", "load_tokenizer", "tokenize", "token_range", "make_windows", "pad_batch",
            "WINDOW_TOKENS", "WINDOW_STRIDE", "INFERENCE_STRIDE"]
 
 WINDOW_TOKENS = 256  # model input length including [CLS] and [SEP]
@@ -69,3 +69,15 @@ def make_windows(ids: np.ndarray, cls_id: int, sep_id: int, max_tokens: int = WI
             break
         start += stride
     return windows
+
+
+def pad_batch(windows: list[Window]) -> tuple[np.ndarray, np.ndarray]:
+    """Input ids and attention mask (both int64, ``(len(windows), longest)``) of a batch of
+    windows, zero-padded on the right."""
+    width = max(len(w.input_ids) for w in windows)
+    input_ids = np.zeros((len(windows), width), np.int64)
+    mask = np.zeros((len(windows), width), np.int64)
+    for r, w in enumerate(windows):
+        input_ids[r, :len(w.input_ids)] = w.input_ids
+        mask[r, :len(w.input_ids)] = 1
+    return input_ids, mask

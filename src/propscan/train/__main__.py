@@ -11,9 +11,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from propscan.evaluate.tables import format_cross_validation
 from propscan.train.trainer import (
     ATTENTION_DROPOUT,
     JOINT_EPOCHS,
@@ -59,7 +59,15 @@ def main() -> None:
     parser.add_argument("--install", type=Path, default=None,
                         help="with --folds: also train on every article and install the "
                              "model here")
+    parser.add_argument("--unlabelled", type=Path, default=None, metavar="DIR",
+                        help="with --folds: self-training; each fold's model labels these "
+                             "articles (.txt files) for a student trained on the same fold, and "
+                             "the students are scored and installed (RUN/self-trained)")
     args = parser.parse_args()
+    if args.unlabelled is not None and not args.folds:
+        parser.error("--unlabelled needs --folds")
+    if args.unlabelled is not None and not args.unlabelled.is_dir():
+        parser.error(f"--unlabelled: no such directory: {args.unlabelled}")
     if args.device.startswith("cuda"):
         import torch
 
@@ -71,8 +79,9 @@ def main() -> None:
                                  joint_epochs=args.joint_epochs, threads=args.threads,
                                  seed=args.seed, install=args.install,
                                  attention_dropout=args.attention_dropout, device=args.device,
-                                 jobs=args.jobs, split_seed=args.split_seed)
-        print(json.dumps(figures["mean_std"], indent=1))
+                                 jobs=args.jobs, split_seed=args.split_seed,
+                                 unlabelled=args.unlabelled)
+        print(format_cross_validation(figures))
         return
     fold = None
     if args.fold:

@@ -57,15 +57,24 @@ def token_labels(offsets: np.ndarray, spans: list[tuple[str, int, int]]) -> np.n
 
 
 def build_examples(tokenizer, texts: dict[str, str], labels: dict[str, list],
-                   ids: list[str]) -> list[Example]:
-    """Windows of the given articles with targets from their gold fragments."""
+                   ids: list[str], soft: dict[str, np.ndarray] | None = None) -> list[Example]:
+    """Windows of the given articles with targets from their gold fragments, or, for the
+    articles in ``soft``, from a teacher's per-token probabilities (self-training: such
+    windows carry no fragments for the span head)."""
     cls_id = tokenizer.token_to_id("[CLS]")
     sep_id = tokenizer.token_to_id("[SEP]")
     examples = []
     for aid in ids:
         tok_ids, offsets = tokenize(tokenizer, texts[aid])
-        tl = token_labels(offsets, labels.get(aid, []))
-        spans = token_spans(offsets, labels.get(aid, []))
+        if soft is not None and aid in soft:
+            tl = np.asarray(soft[aid], np.float32)
+            if tl.shape != (len(tok_ids), N_LABELS):
+                raise ValueError(f"{aid}: teacher probabilities of shape {tl.shape} for "
+                                 f"{len(tok_ids)} tokens")
+            spans = np.zeros((0, 3), np.int64)
+        else:
+            tl = token_labels(offsets, labels.get(aid, []))
+            spans = token_spans(offsets, labels.get(aid, []))
         for w in make_windows(tok_ids, cls_id, sep_id):
             lab = np.zeros((len(w.input_ids), N_LABELS), dtype=np.float32)
             lab[1:1 + w.n_content] = tl[w.first_token:w.first_token + w.n_content]

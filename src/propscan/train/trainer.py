@@ -20,7 +20,8 @@ import torch
 from torch import nn
 
 from propscan.detect.span_model import SPAN_CONTEXT_TOKENS
-from propscan.detect.windows import load_tokenizer
+from propscan.detect.windows import load_tokenizer, make_windows, pad_batch, tokenize
+from propscan.evaluate.ptc import read_articles
 from propscan.train.data import (
     N_LABELS,
     Example,
@@ -155,6 +156,49 @@ def train_step(model: Tagger, opt: torch.optim.Optimizer, batch: list[Example],
     return loss.item()
 
 
+def teacher_token_probs(model: Tagger, tokenizer, texts: dict[str, str], device: str = "cpu",
+                        batch_size: int = 32) -> dict[str, np.ndarray]:
+    """Each article's per-token probabilities ``(n_tokens, N_LABELS)`` under a trained tagger,
+    averaged where windows overlap: the soft targets of self-training."""
+    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    sums, counts, jobs = {}, {}, []
+    for aid, text in texts.items():
+        ids, _ = tokenize(tokenizer, text)
+        sums[aid] = np.zeros((len(ids), N_LABELS), np.float32)
+        counts[aid] = np.zeros(len(ids), np.float32)
+        jobs += [(aid, w) for w in make_windows(ids, cls_id, sep_id)]
+    jobs.sort(key=lambda j: len(j[1].input_ids))  # similar lengths -> little padding
+    model.eval()
+    with torch.no_grad():
+        for b in range(0, len(jobs), batch_size):
+            batch = jobs[b:b + batch_size]
+            ids, att = pad_batch([w for _, w in batch])
+            probs = torch.sigmoid(model.logits(torch.from_numpy(ids).to(device),
+                                               torch.from_numpy(att).to(device))).cpu().numpy()
+            for r, (aid, w) in enumerate(batch):
+                part = slice(w.first_token, w.first_token + w.n_content)
+                sums[aid][part] += probs[r, 1:1 + w.n_content]
+                counts[aid][part] += 1
+    return {aid: sums[aid] / np.maximum(counts[aid], 1)[:, None] for aid in texts}
+
+
+def label_unlabelled(teacher: Path, unlabelled: Path, out: Path, device: str = "cpu",
+                     max_articles: int | None = None) -> Path:
+    """Soft targets of the articles in ``unlabelled`` under the tagger saved at ``teacher``
+    (a ``tagger.pt``), written to ``out`` (npz, float16, one array per article id)."""
+    texts = read_articles(unlabelled)
+    if max_articles is not None:
+        texts = dict(sorted(texts.items())[:max_articles])
+    model = new_tagger()
+    model.load_state_dict(torch.load(teacher, map_location="cpu"))
+    probs = teacher_token_probs(model.to(device), load_tokenizer(base_model_path() /
+                                                                 "tokenizer.json"),
+                                texts, device)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, **{aid: p.astype(np.float16) for aid, p in probs.items()})
+    return out
+
+
 def export_onnx(model: Tagger, out_dir: Path, log) -> None:
     """Fused int8 ONNX + tokenizer in out_dir (see :mod:`propscan.train.onnx_export`)."""
     from propscan.train.onnx_export import export_model
@@ -168,7 +212,8 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
           fold: tuple[int, int] | None = None, max_articles: int | None = None,
           init: Path | None = None, span_weight: float = 1.0,
           attention_dropout: float = ATTENTION_DROPOUT, device: str = "cpu",
-          export: bool = True, split_seed: int | None = None) -> None:
+          export: bool = True, split_seed: int | None = None,
+          unlabelled: Path | None = None, teacher_probs: Path | None = None) -> None:
     """Fine-tune the tagger.
 
     ``max_articles`` caps the fit set (smoke tests); ``init`` starts from a saved state_dict
@@ -177,6 +222,9 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
     device ("cuda" trains on a GPU; the export always runs on the CPU); ``export=False`` skips
     the ONNX export (a first stage that only feeds the second); ``split_seed`` (default:
     ``seed``) draws the fold assignment, so models that differ only in ``seed`` can share folds.
+    ``unlabelled`` with ``teacher_probs`` (from :func:`label_unlabelled`) adds those articles
+    to every epoch with the teacher's probabilities as targets (self-training; ``max_articles``
+    caps them too).
     """
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -199,12 +247,25 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
         fit = fit[:max_articles]
     (run_dir / "split.json").write_text(json.dumps({"fit": fit, "dev": dev, "test": test,
                                                     "all_data": all_data,
+                                                    "unlabelled": str(unlabelled or ""),
                                                     "attention_dropout": attention_dropout,
                                                     "device": device, "seed": seed}))
     tokenizer = load_tokenizer(base_model_path() / "tokenizer.json")
     examples = build_examples(tokenizer, texts, labels, fit)
     log(f"{len(fit)} fit articles -> {len(examples)} windows; dev {len(dev)}, test {len(test)}; "
         f"attention dropout {attention_dropout}; device {device}")
+    if teacher_probs is not None:
+        with np.load(teacher_probs) as z:
+            soft = {aid: z[aid] for aid in z.files}
+        extra = read_articles(unlabelled)
+        extra_ids = sorted(extra)[:max_articles] if max_articles is not None else sorted(extra)
+        missing = [aid for aid in extra_ids if aid not in soft]
+        if missing:
+            raise ValueError(f"{teacher_probs} lacks {len(missing)} articles of {unlabelled}")
+        soft_examples = build_examples(tokenizer, extra, {}, extra_ids, soft=soft)
+        examples += soft_examples
+        log(f"self-training: {len(extra_ids)} unlabelled articles -> {len(soft_examples)} "
+            f"windows with the teacher's probabilities ({teacher_probs})")
 
     model = new_tagger(attention_dropout)
     if init is not None:
@@ -254,33 +315,68 @@ JOINT_SPAN_WEIGHT = 0.3
 
 def train_two_stage(data_dir: Path, run_dir: Path, *, epochs: int = STAGE1_EPOCHS,
                     joint_epochs: int = JOINT_EPOCHS, threads: int = 2, seed: int = 13,
-                    **split: Any) -> Path:
+                    unlabelled: Path | None = None, teacher: Path | None = None,
+                    export: bool = True, **split: Any) -> Path:
     """Stage 1: the token tagger alone (``epochs``); stage 2 (``run_dir/joint``): token and
     span heads together for ``joint_epochs`` more at ``JOINT_LR``. Finished stages are skipped.
     Returns the finished model directory.
+
+    Self-training: with ``unlabelled`` (a directory of article ``.txt`` files) and ``teacher``
+    (a trained ``tagger.pt``), the teacher first labels those articles
+    (``run_dir/teacher_probs.npz``, kept for reruns) and both stages learn from them as well.
 
     Why two stages: the span head pools hidden states that are only useful once the tagger has
     learnt where fragments are; joining it later, at a lower rate, also keeps stage 1 as it
     was, so stage-1 checkpoints can be reused.
     """
+    extra: dict[str, Any] = {}
+    if teacher is not None:
+        if unlabelled is None:
+            raise ValueError("a teacher needs unlabelled articles to label")
+        probs = run_dir / "teacher_probs.npz"
+        if not probs.is_file():
+            label_unlabelled(teacher, unlabelled, probs, split.get("device", "cpu"),
+                             split.get("max_articles"))
+        extra = {"unlabelled": unlabelled, "teacher_probs": probs}
     if not (run_dir / f"epoch{epochs}" / "DONE").is_file():
         # stage 1 is not exported: only stage 2 reads it, from tagger.pt
         train(data_dir, run_dir, epochs=epochs, threads=threads, seed=seed, span_weight=0.0,
-              export=False, **split)
+              export=False, **extra, **split)
     final = run_dir / "joint" / f"epoch{joint_epochs}"
     if not (final / "DONE").is_file():
         train(data_dir, run_dir / "joint", epochs=joint_epochs, lr=JOINT_LR, threads=threads,
-              seed=seed, init=run_dir / "tagger.pt", span_weight=JOINT_SPAN_WEIGHT, **split)
+              seed=seed, init=run_dir / "tagger.pt", span_weight=JOINT_SPAN_WEIGHT,
+              export=export, **extra, **split)
     return final
+
+
+#: where :func:`cross_validate` puts the self-trained students (``OUT/SELF_TRAINED/foldK``)
+SELF_TRAINED = "self-trained"
+
+
+def train_teacher_and_student(data_dir: Path, teacher_dir: Path, student_dir: Path,
+                              unlabelled: Path, **kwargs: Any) -> Path:
+    """Self-training in one go: a tagger trained on the gold articles (not exported) labels
+    ``unlabelled``; a fresh student learns from the gold and those labels. Returns the
+    student's finished model directory."""
+    train_two_stage(data_dir, teacher_dir, export=False, **kwargs)
+    return train_two_stage(data_dir, student_dir, unlabelled=unlabelled,
+                           teacher=teacher_dir / "joint" / "tagger.pt", **kwargs)
 
 
 def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5,
                    epochs: int = STAGE1_EPOCHS,
                    joint_epochs: int = JOINT_EPOCHS, threads: int = 2, seed: int = 13,
                    install: Path | None = None, attention_dropout: float = ATTENTION_DROPOUT,
-                   device: str = "cpu", jobs: int = 1, split_seed: int | None = None) -> dict:
+                   device: str = "cpu", jobs: int = 1, split_seed: int | None = None,
+                   unlabelled: Path | None = None) -> dict:
     """Train one two-stage model per fold (resuming finished ones), then score with
     cross-fitting.
+
+    With ``unlabelled``, each fold's model is a teacher that labels those articles for a
+    student trained on the same fold (:func:`train_teacher_and_student`); the students, in
+    ``out_dir/self-trained``, are what is scored and installed. A fold's teacher sees only
+    that fold's training articles, so its held-out articles stay unseen.
 
     With ``install``, also train on every article and install that model with decoding
     settings fitted on all the folds' held-out predictions. ``jobs`` trains that many models
@@ -290,20 +386,29 @@ def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5,
     """
     from propscan.train import crossfit
 
-    runs = [(out_dir / f"fold{k}", {"fold": (k, folds)}) for k in range(folds)]
+    runs = [(f"fold{k}", {"fold": (k, folds)}) for k in range(folds)]
     if install is not None:
-        runs.append((out_dir / "full", {"all_data": True}))
+        runs.append(("full", {"all_data": True}))
     common = {"epochs": epochs, "joint_epochs": joint_epochs, "threads": threads, "seed": seed,
               "attention_dropout": attention_dropout, "device": device, "split_seed": split_seed}
+    scored_dir = out_dir / SELF_TRAINED if unlabelled is not None else out_dir
+
+    def task(name: str) -> tuple[Any, ...]:
+        if unlabelled is None:
+            return (train_two_stage, data_dir, out_dir / name)
+        return (train_teacher_and_student, data_dir, out_dir / name, scored_dir / name,
+                unlabelled)
+
     if jobs > 1:
         # spawn, not fork: a forked child cannot initialise CUDA
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-            finals = [pool.submit(train_two_stage, data_dir, run_dir, **common, **split)
-                      for run_dir, split in runs]
+            finals = [pool.submit(*task(name), **common, **split) for name, split in runs]
             finished = [f.result() for f in finals]
     else:
-        finished = [train_two_stage(data_dir, run_dir, **common, **split)
-                    for run_dir, split in runs]
+        finished = []
+        for name, split in runs:
+            fn, *args = task(name)
+            finished.append(fn(*args, **common, **split))
     final = finished[-1] if install is not None else None
-    return crossfit.run(out_dir, data_dir, final, install, threads * jobs)
+    return crossfit.run(scored_dir, data_dir, final, install, threads * jobs)
