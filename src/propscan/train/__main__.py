@@ -4,8 +4,11 @@
   [--fold K/N | --all-data]`` (two stages: the token tagger alone, then both heads in
   ``runs/r1/joint``; see ``trainer.train_two_stage``)
 * the shipped model, reproduced: ``python -m propscan.train --data ../shared/data/ptc-train
-  --run runs/train --folds 5 --install src/propscan/detect/model`` (one tagger per fold, one on
-  every article, decoding fitted on the folds' held-out predictions; see ``crossfit``).
+  --run runs/train --folds 5 --unlabelled ../shared/data/unlabeled-news --install
+  src/propscan/detect/model`` (per fold and once on every article, a teacher tagger labels the
+  unlabelled articles for a student, see ``trainer.train_teacher_and_student``; decoding fitted
+  on the students' held-out predictions, see ``crossfit``). Without ``--unlabelled``: one
+  tagger per fold and one on every article, no self-training.
 """
 
 from __future__ import annotations
