@@ -139,6 +139,7 @@ def test_self_training_student_learns_from_the_teachers_labels_of_unlabelled_art
                             unlabelled=unlabelled, teacher=teacher, export=False,
                             max_articles=2, fold=(0, 5), attention_dropout=0.0)
     assert (final / "DONE").is_file() and not (final / "model.onnx").exists()
+    assert not (student / "teacher_probs.partial.npz").exists()
     with np.load(student / "teacher_probs.npz") as z:
         probs = {aid: z[aid] for aid in z.files}
     # max_articles caps the unlabelled articles too; the long one spans several windows

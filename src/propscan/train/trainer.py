@@ -195,7 +195,10 @@ def label_unlabelled(teacher: Path, unlabelled: Path, out: Path, device: str = "
                                                                  "tokenizer.json"),
                                 texts, device)
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, **{aid: p.astype(np.float16) for aid, p in probs.items()})
+    # written aside, then renamed: reruns reuse this file, so it must never be half-written
+    partial = out.with_name(out.stem + ".partial.npz")
+    np.savez_compressed(partial, **{aid: p.astype(np.float16) for aid, p in probs.items()})
+    partial.replace(out)
     return out
 
 
