@@ -140,6 +140,21 @@ def test_cross_fitted_decoding_on_real_scores(twelve_encoded) -> None:
     assert 0.0 < res["tc"]["micro_f1"] <= 1.0
 
 
+def test_too_few_annotated_articles_is_a_clear_error_not_a_solver_traceback(
+        twelve_encoded) -> None:
+    """Two articles whose gold holds a single technique cannot fit the technique regression:
+    the user gets a ConfigError (one line in the CLI), not scikit-learn's message."""
+    crossfit = pytest.importorskip("propscan.train.crossfit")
+    from propscan.errors import ConfigError
+
+    texts, gold, ids, encoded = twelve_encoded
+    one_technique = [row for row in gold if row[0] in ids[:2]][:1]
+    corpus = crossfit._Corpus(texts, one_technique, {i: sc for i, (sc, _) in encoded.items()},
+                              {i: st for i, (_, st) in encoded.items()})
+    with pytest.raises(ConfigError, match="too little data to fit the span model"):
+        crossfit.fit_decoding(corpus, ids[:2])
+
+
 def test_cross_fitted_figures_do_not_depend_on_the_number_of_workers(twelve_encoded) -> None:
     """Folds fitted in forked workers give exactly the figures of fitting them in turn."""
     crossfit = pytest.importorskip("propscan.train.crossfit")
@@ -180,6 +195,16 @@ def test_crossfit_command_fits_folds_trained_elsewhere_from_their_caches(
     assert [line.split()[0] for line in lines[2:4]] == ["0", "1"]
     figures = json.loads((tmp_path / "crossfit.json").read_text())
     assert f"F1 {figures['pooled']['si']['f1']:.4f}" in proc.stdout
+
+
+def test_crossfit_command_without_folds_is_a_one_line_error(ptc_articles: Path,
+                                                            tmp_path: Path) -> None:
+    pytest.importorskip("propscan.train.crossfit")
+    proc = subprocess.run([sys.executable, "-m", "propscan.train.crossfit", str(tmp_path),
+                           "--data", str(ptc_articles.parent)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3
+    assert proc.stderr == f"error: no cross-validation folds (fold*/split.json) in {tmp_path}\n"
 
 
 def test_a_fold_model_is_the_last_exported_stage(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from propscan.errors import PropscanError
 from propscan.evaluate.tables import format_cross_validation
 from propscan.train.trainer import (
     ATTENTION_DROPOUT,
@@ -77,6 +78,13 @@ def main() -> None:
         if not torch.cuda.is_available():
             parser.error(f"--device {args.device}: this torch build ({torch.__version__}) sees "
                          "no CUDA device")
+    try:
+        _run(args)
+    except PropscanError as exc:  # bad data, named in one line (as the propscan CLI does)
+        parser.exit(exc.exit_code, f"error: {exc}\n")
+
+
+def _run(args: argparse.Namespace) -> None:
     if args.folds:
         figures = cross_validate(args.data, args.run, folds=args.folds, epochs=args.epochs,
                                  joint_epochs=args.joint_epochs, threads=args.threads,

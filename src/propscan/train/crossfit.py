@@ -40,6 +40,7 @@ from propscan.detect.span_model import (
     TokenStates,
     span_features,
 )
+from propscan.errors import ConfigError, InputNotFound, PropscanError
 from propscan.evaluate import si_scores, tc_scores
 from propscan.evaluate.ptc import read_articles, read_tc_labels
 from propscan.evaluate.tables import format_cross_validation
@@ -86,6 +87,8 @@ def oof_scores(cv_dir: Path, texts: dict[str, str], threads: int = 2
     cache = Path(cv_dir) / "oof_scores.npz"
     states_cache = Path(cv_dir) / "oof_states.npz"
     folds = fold_dirs(cv_dir)
+    if not folds:
+        raise InputNotFound(f"no cross-validation folds (fold*/split.json) in {cv_dir}")
     fold_of = {}
     for k, fd in enumerate(folds):
         for aid in json.loads((fd / "split.json").read_text())["test"]:
@@ -244,9 +247,16 @@ def _design(model: SpanModel, feats: SpanFeatures):
     return sparse.hstack([sparse.csr_matrix(dense.astype(np.float32)), lex], format="csr")
 
 
+def _too_few(detail: str) -> ConfigError:
+    return ConfigError(f"too little data to fit the span model ({detail}): cross-validation "
+                       "needs more annotated articles per fold")
+
+
 def _fit_tech(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.linear_model import LogisticRegression
 
+    if len(np.unique(y)) < 2:
+        raise _too_few(f"{len(y)} gold fragments of one technique")
     clf = LogisticRegression(C=c, max_iter=300).fit(x, y)
     w = np.zeros((_N_TECH, x.shape[1]), np.float32)
     b = np.full(_N_TECH, -30.0, np.float32)  # techniques never seen in training: never chosen
@@ -264,6 +274,8 @@ def _fit_real(x: np.ndarray, soft: np.ndarray) -> tuple[np.ndarray, float]:
     yy = np.concatenate([np.ones(x.shape[0]), np.zeros(x.shape[0])])
     ww = np.concatenate([soft, 1.0 - soft])
     keep = ww > 0
+    if len(np.unique(yy[keep])) < 2:
+        raise _too_few(f"{x.shape[0]} candidates, all alike")
     clf = LogisticRegression(C=0.3, max_iter=300).fit(xx[keep], yy[keep], sample_weight=ww[keep])
     return clf.coef_[0].astype(np.float32), float(clf.intercept_[0])
 
@@ -288,6 +300,11 @@ def fit_decoding(corpus: _Corpus, ids: list[str]) -> tuple[dict[str, Any], SpanM
     model did not fit.
     """
     half_a, half_b = _halves(ids)
+    for half in (set(half_a), set(half_b)):
+        # each inner half fits a technique regression: it needs two techniques at least
+        if len({row[1] for row in corpus.gold if row[0] in half}) < 2:
+            raise _too_few(f"{len(ids)} articles; each half of them needs gold fragments of "
+                           "two techniques or more")
     gold_feats, gold_y = corpus.gold_matrix_parts(ids)
     vocab = _vocab(gold_feats.tokens)
     # technique model: C and the repetition rule by inner-split TC accuracy on gold spans
@@ -550,7 +567,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
-    figures = run(args.cv_dir, args.data, args.final, args.install, args.threads)
+    try:
+        figures = run(args.cv_dir, args.data, args.final, args.install, args.threads)
+    except (PropscanError, FileNotFoundError) as exc:  # one line, as the propscan CLI does
+        parser.exit(getattr(exc, "exit_code", 3), f"error: {exc}\n")
     print(json.dumps(figures, indent=1) if args.json else format_cross_validation(figures))
 
 
