@@ -2,6 +2,7 @@
 
 Usage: python scripts/bench.py [--threads 2] [--limit N] [--large]
        python scripts/bench.py --compare DIR DIR ... [--rounds 3] [--threads 1]
+       python scripts/bench.py --profile [--limit 30]
 
 The detector runs as the CLI and batch jobs run it (16 articles per inference call, fused int8
 graph, windows of 256 tokens with stride 224).
@@ -10,12 +11,16 @@ graph, windows of 256 tokens with stride 224).
 winners' architecture is measured rather than guessed.
 ``--compare`` times several model directories interleaved round by round on the same texts, so a
 busy machine slows all of them alike; it prints each one's median time and its ratio to the first.
+``--profile`` runs onnxruntime's profiler over the encoder pass and prints each operator's share
+of the kernel time (where a faster graph would have to save).
 Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import json
 import re
 import resource
 import statistics
@@ -70,6 +75,33 @@ def _compare(model_dirs: list[Path], texts: list[str], threads: int, rounds: int
         print(f"  {name}: median {med:.2f} s [{runs}] -> speed x{base / med:.2f} vs first")
 
 
+def _profile(model_dir: Path | None, texts: list[str], threads: int) -> None:
+    import onnxruntime as ort
+
+    detector = Detector(model_dir, threads=threads).load()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.enable_profiling = True
+    with tempfile.TemporaryDirectory() as tmp:
+        options.profile_file_prefix = str(Path(tmp) / "ort")
+        # the same graph as the detector's own session, with the profiler on
+        detector.session_ = ort.InferenceSession(str(detector.model_dir / "model.onnx"), options,
+                                                 providers=["CPUExecutionProvider"])
+        t0 = time.perf_counter()
+        detector.encode(texts)
+        elapsed = time.perf_counter() - t0
+        events = json.loads(Path(detector.session_.end_profiling()).read_text())
+    by_op: collections.Counter[str] = collections.Counter()
+    for event in events:
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            by_op[event["args"]["op_name"]] += event["dur"]
+    total = sum(by_op.values())
+    print(f"encoder pass over {len(texts)} articles, {threads} threads: {elapsed:.1f} s, "
+          f"{total / 1e6:.1f} s in onnxruntime kernels")
+    for op, microseconds in by_op.most_common(6):
+        print(f"  {op:28s} {microseconds / 1e6:6.2f} s  {100 * microseconds / total:5.1f}%")
+
+
 def _large_model_dir(tmp: Path) -> Path:
     """A RoBERTa-large-shaped encoder with random weights + our head, as fused int8 ONNX."""
     from transformers import RobertaConfig, RobertaModel
@@ -97,8 +129,13 @@ def main() -> None:
     parser.add_argument("--large", action="store_true")
     parser.add_argument("--compare", nargs="+", type=Path, metavar="DIR")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true",
+                        help="share of onnxruntime kernel time per operator")
     args = parser.parse_args()
     texts = _texts(args.limit)
+    if args.profile:
+        _profile(args.model_dir, texts, args.threads)
+        return
     if args.compare:
         _compare(args.compare, texts, args.threads, args.rounds)
         return
