@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -205,6 +206,19 @@ def test_crossfit_command_without_folds_is_a_one_line_error(ptc_articles: Path,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3
     assert proc.stderr == f"error: no cross-validation folds (fold*/split.json) in {tmp_path}\n"
+
+
+def test_model_versions_differ_for_different_models_installed_on_one_day(
+        tmp_path: Path) -> None:
+    crossfit = pytest.importorskip("propscan.train.crossfit")
+    versions = []
+    for name, content in (("a", b"one graph"), ("b", b"another graph")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.onnx").write_bytes(content)
+        versions.append(crossfit.model_version(tmp_path / name))
+    assert versions[0] != versions[1]
+    assert all(re.fullmatch(r"\d{4}\.\d{2}\.\d{2}\+[0-9a-f]{8}", v) for v in versions)
+    assert versions[0] == crossfit.model_version(tmp_path / "a")  # content, not time of call
 
 
 def test_a_fold_model_is_the_last_exported_stage(tmp_path: Path) -> None:

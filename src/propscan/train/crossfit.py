@@ -20,6 +20,7 @@ and the cached OOF scores, or the fold models to make them: figures of folds tra
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import multiprocessing
 import shutil
@@ -514,13 +515,20 @@ def cross_fitted_figures(corpus: _Corpus, fold_of: dict[str, int],
 
 
 # ---- 3. shipping ---------------------------------------------------------------------------
+def model_version(model_dir: Path) -> str:
+    """Today's date plus the first 8 hex digits of ``model.onnx``'s SHA-256: two models
+    installed on one day get different versions (results stores record the version)."""
+    digest = hashlib.sha256((Path(model_dir) / "model.onnx").read_bytes()).hexdigest()
+    return f"{time.strftime('%Y.%m.%d')}+{digest[:8]}"
+
+
 def install(final_model: Path, install_dir: Path, config: dict[str, Any], model: SpanModel,
             metrics: dict[str, Any]) -> None:
     """Copy the tagger and write config.json, span_model.npz and metrics.json."""
     install_dir.mkdir(parents=True, exist_ok=True)
     for name in ("model.onnx", "tokenizer.json"):
         shutil.copy(final_model / name, install_dir / name)
-    config = {"name": "propscan-minilm-tagger", "version": time.strftime("%Y.%m.%d"),
+    config = {"name": "propscan-minilm-tagger", "version": model_version(install_dir),
               "base_model": "sentence-transformers/all-MiniLM-L6-v2 (int8 ONNX)", **config}
     (install_dir / "config.json").write_text(json.dumps(config, indent=1) + "\n")
     model.save(install_dir / "span_model.npz")
