@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,26 @@ def test_terminal_view_shows_metadata(shared_example: Path):
     out = result.stdout.decode()
     assert result.returncode == 0
     assert "Jean Périer" in out and "New Eastern Outlook" in out and "2016-12-18" in out
+
+
+@pytest.mark.parametrize("n, expected", [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"),
+                                         (11, "11th"), (12, "12th"), (13, "13th"),
+                                         (21, "21st"), (92, "92nd"), (100, "100th")])
+def test_percentile_ranks_read_as_english_ordinals(n: int, expected: str) -> None:
+    from propscan.cli.terminal import ordinal
+
+    assert ordinal(n) == expected
+
+
+def test_terminal_view_ranks_the_article_score_in_words(shared_example: Path):
+    result = run_cli("analyze", str(shared_example))
+    out = " ".join(result.stdout.decode().split())  # the console wraps long lines
+    assert result.returncode == 0
+    from propscan.cli.terminal import ordinal
+
+    ranks = re.findall(r"(\d+)(st|nd|rd|th) percentile of (PTC|everyday)", out)
+    assert len(ranks) == 2
+    assert all(ordinal(int(n)) == n + suffix for n, suffix, _ in ranks)
 
 
 def test_every_exit_code_is_documented():

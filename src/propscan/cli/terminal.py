@@ -68,12 +68,18 @@ def _scores_line(article: Article) -> Text:
             f"{100 * overall.get('coverage', 0):.0f}% of the body covered")
     refs = article.scores.get("percentiles", {})
     names = {"ptc_train": "PTC training articles", "unlabeled_news": "everyday news"}
-    ranks = [f"{refs[ref]['overall']['per_1000_words']:.0f}th percentile of {label}"
+    ranks = [f"{ordinal(round(refs[ref]['overall']['per_1000_words']))} percentile of {label}"
              for ref, label in names.items() if "overall" in refs.get(ref, {})]
     if ranks:
         line += " (" + "; ".join(ranks) + ")"
     return Text(line + ". A high score is a reason to read closely, not a verdict.",
                 style="bold")
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 92nd, 100th."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _shorten(text: str, limit: int = 120) -> str:
