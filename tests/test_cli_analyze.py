@@ -102,7 +102,7 @@ def test_terminal_view_shows_metadata(shared_example: Path):
                                          (11, "11th"), (12, "12th"), (13, "13th"),
                                          (21, "21st"), (92, "92nd"), (100, "100th")])
 def test_percentile_ranks_read_as_english_ordinals(n: int, expected: str) -> None:
-    from propscan.cli.terminal import ordinal
+    from propscan.detect.scoring import ordinal
 
     assert ordinal(n) == expected
 
@@ -111,7 +111,7 @@ def test_terminal_view_ranks_the_article_score_in_words(shared_example: Path):
     result = run_cli("analyze", str(shared_example))
     out = " ".join(result.stdout.decode().split())  # the console wraps long lines
     assert result.returncode == 0
-    from propscan.cli.terminal import ordinal
+    from propscan.detect.scoring import ordinal
 
     ranks = re.findall(r"(\d+)(st|nd|rd|th) percentile of (PTC|everyday)", out)
     assert len(ranks) == 2

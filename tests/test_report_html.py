@@ -33,6 +33,7 @@ class PageParser(HTMLParser):
         self._attrs: dict[str, str | None] = {}
         self._buf: list[str] = []
         self.body_text: list[str] = []
+        self.text: list[str] = []  # every visible text node of the page
         self._body_depth = 0
         self.marks: list[tuple[str, str]] = []  # (data-spans, text inside the mark)
         self._mark_stack: list[list] = []
@@ -66,6 +67,8 @@ class PageParser(HTMLParser):
     def handle_data(self, data):
         if self._in:
             self._buf.append(data)
+        else:
+            self.text.append(data)
         if self._body_depth:
             self.body_text.append(data)
             for entry in self._mark_stack:
@@ -197,6 +200,44 @@ def test_nested_scores_render_as_figures_and_a_technique_table():
     assert re.search(r'<th scope="row"><span class="swatch t3"></span>Doubt</th><td>2</td>'
                      r"<td>0.0519</td>", html)
     assert "<h3>percentiles</h3>" not in html  # empty groups are left out
+
+
+def test_detector_scores_read_in_words_with_ranks_among_the_references():
+    from propscan.detect.scoring import ordinal, score_article
+
+    a = make_article("The corrupt elites lie. The corrupt elites steal. Honest people work hard "
+                     "every day and ask for nothing but fairness from those who govern them.")
+    add(a, "corrupt elites", "Name_Calling,Labeling")
+    add(a, "corrupt elites", "Name_Calling,Labeling", occurrence=1)
+    add(a, "lie", "Loaded_Language")
+    a.scores = score_article(a)  # the real figures against the shipped reference statistics
+    page = parse(render_article(a))
+    text = " ".join(" ".join(page.text).split())
+    overall = a.scores["overall"]
+    assert (f"{overall['spans']} fragments in {overall['words']} words: "
+            f"{overall['per_1000_words']:.1f} per 1,000 words") in text
+    ptc = a.scores["percentiles"]["ptc_train"]
+    assert f"PTC training articles {ordinal(round(ptc['overall']['per_1000_words']))} " \
+           "percentile" in text
+    # techniques by their labels, coverage in per cent, ranks as ordinals
+    name_calling = a.scores["techniques"]["Name_Calling,Labeling"]
+    assert (f"Name calling / labeling 2 {name_calling['per_1000_words']:.3g} "
+            f"{100 * name_calling['coverage']:.1f}% "
+            f"{ordinal(round(ptc['Name_Calling,Labeling']['per_1000_words']))}") in text
+    assert "not a verdict" in text and "ptc_train" not in text
+
+
+@pytest.mark.parametrize("payload", XSS.values(), ids=XSS.keys())
+def test_payloads_in_detector_shaped_scores_are_escaped(payload):
+    a = make_article("Some text here.")
+    a.scores = {"overall": {"spans": 1, "per_1000_words": 1.0, "coverage": 0.1, "words": 10},
+                "techniques": {payload: {"spans": 1, "per_1000_words": payload,
+                                         "coverage": 0.1}},
+                "percentiles": {"ptc_train": {payload: {"per_1000_words": payload}}}}
+    html = render_article(a)
+    _assert_inert(html)
+    text = "".join(parse(html).text)
+    assert "1 fragment in 10 words" in text and payload in text
 
 
 def test_tooltip_reason_drops_the_repeated_definition():

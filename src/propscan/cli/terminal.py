@@ -7,6 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from propscan.detect.scoring import REFERENCE_LABELS, ordinal
 from propscan.doc import Article
 from propscan.techniques import get_technique
 
@@ -63,23 +64,17 @@ def _findings_table(article: Article) -> Group | Table:
 
 def _scores_line(article: Article) -> Text:
     overall = article.scores.get("overall", {})
-    line = (f"Article score: {overall.get('spans', 0)} spans, "
+    count = overall.get("spans", 0)
+    line = (f"Article score: {count} span{'' if count == 1 else 's'}, "
             f"{overall.get('per_1000_words', 0):.1f} per 1,000 words, "
             f"{100 * overall.get('coverage', 0):.0f}% of the body covered")
     refs = article.scores.get("percentiles", {})
-    names = {"ptc_train": "PTC training articles", "unlabeled_news": "everyday news"}
     ranks = [f"{ordinal(round(refs[ref]['overall']['per_1000_words']))} percentile of {label}"
-             for ref, label in names.items() if "overall" in refs.get(ref, {})]
+             for ref, label in REFERENCE_LABELS.items() if "overall" in refs.get(ref, {})]
     if ranks:
         line += " (" + "; ".join(ranks) + ")"
     return Text(line + ". A high score is a reason to read closely, not a verdict.",
                 style="bold")
-
-
-def ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 92nd, 100th."""
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def _shorten(text: str, limit: int = 120) -> str:

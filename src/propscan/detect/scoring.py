@@ -18,11 +18,14 @@ from typing import Any
 from propscan.doc import Article
 from propscan.techniques import TECHNIQUE_NAMES
 
-__all__ = ["score_article", "article_figures", "STATS_DIR", "REFERENCES"]
+__all__ = ["score_article", "article_figures", "ordinal", "STATS_DIR", "REFERENCES",
+           "REFERENCE_LABELS"]
 
 STATS_DIR = Path(__file__).parent / "stats"
 #: reference name -> stats file name
 REFERENCES = {"ptc_train": "ptc_train.json", "unlabeled_news": "unlabeled_news.json"}
+#: reference name -> how a reader should see it named
+REFERENCE_LABELS = {"ptc_train": "PTC training articles", "unlabeled_news": "everyday news"}
 _WORD = re.compile(r"\w+")
 
 
@@ -96,3 +99,9 @@ def score_article(article: Article) -> dict[str, Any]:
         "techniques": {k: v for k, v in figures.items() if k != "overall" and v["spans"]},
         "percentiles": percentiles,
     }
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 92nd, 100th (percentile ranks as words)."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

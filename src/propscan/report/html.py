@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
+from propscan.detect.scoring import REFERENCE_LABELS, ordinal
 from propscan.doc import Article, Span, _span_order
 from propscan.techniques import TECHNIQUES
 
@@ -184,10 +185,77 @@ def _technique_table(per_technique: dict[str, Any]) -> str:
             f'</thead><tbody>{"".join(rows)}</tbody></table>')
 
 
+def _is_detector_scores(scores: dict[str, Any]) -> bool:
+    """Scores in the shape :func:`propscan.detect.scoring.score_article` gives them."""
+    overall = scores.get("overall")
+    return (isinstance(overall, dict)
+            and all(isinstance(overall.get(k), int | float)
+                    for k in ("spans", "per_1000_words", "coverage", "words"))
+            and isinstance(scores.get("techniques", {}), dict)
+            and all(isinstance(v, dict) for v in scores.get("techniques", {}).values())
+            and isinstance(scores.get("percentiles", {}), dict))
+
+
+def _rank(percentiles: dict[str, Any], key: str, metric: str, unit: str = " percentile") -> str:
+    figures = percentiles.get(key)
+    value = figures.get(metric) if isinstance(figures, dict) else None
+    return f"{ordinal(round(value))}{unit}" if isinstance(value, int | float) else "–"
+
+
+def _render_detector_scores(scores: dict[str, Any]) -> str:
+    """The article's figures in words, its rank among the reference corpora, and per
+    technique, as a reader should see them (the JSON keeps the raw numbers)."""
+    overall = scores["overall"]
+    percentiles = scores.get("percentiles", {})
+    refs = {ref: percentiles[ref] for ref in REFERENCE_LABELS
+            if isinstance(percentiles.get(ref), dict)}
+    count = round(overall["spans"])
+    parts = [f'<p class="score-summary"><strong>{count} fragment{"" if count == 1 else "s"}'
+             f'</strong> in {overall["words"]:.0f} words: '
+             f'{overall["per_1000_words"]:.1f} per 1,000 words, '
+             f'{100 * overall["coverage"]:.0f}% of the body covered.</p>']
+    if refs:
+        rows = "".join(
+            f'<tr><th scope="row">{escape(REFERENCE_LABELS[ref])}</th>'
+            f'<td>{_rank(p, "overall", "per_1000_words")}</td>'
+            f'<td>{_rank(p, "overall", "coverage")}</td></tr>' for ref, p in refs.items())
+        parts.append('<table class="figures"><thead><tr><th scope="col">Compared with</th>'
+                     '<th scope="col">fragments per 1,000 words</th>'
+                     f'<th scope="col">share of the body covered</th></tr></thead>'
+                     f"<tbody>{rows}</tbody></table>")
+    if scores.get("techniques"):
+        head = "".join(f'<th scope="col">{escape(label)}</th>' for label in (
+            "fragments", "per 1,000 words", "body covered",
+            *(f"percentile among {REFERENCE_LABELS[ref]}" for ref in refs)))
+        rows = []
+        for name, figures in scores.get("techniques", {}).items():
+            cls, label, _ = _technique_view(name)
+            ranks = "".join(f"<td>{_rank(p, name, 'per_1000_words', unit='')}</td>"
+                            for p in refs.values())
+            rows.append(f'<tr><th scope="row"><span class="swatch {cls}"></span>{escape(label)}'
+                        f'</th><td>{escape(str(figures.get("spans", "")))}</td>'
+                        f'<td>{escape(_format_value(figures.get("per_1000_words", "")))}</td>'
+                        f'<td>{escape(_percent(figures.get("coverage")))}</td>{ranks}</tr>')
+        parts.append(f'<h3>By technique</h3><table class="figures"><thead><tr>'
+                     f'<th scope="col">Technique</th>{head}</tr></thead>'
+                     f'<tbody>{"".join(rows)}</tbody></table>')
+    parts.append('<p class="score-note">Technique ranks are by fragments per 1,000 words. A '
+                 "high score is a reason to read closely, not a verdict; a low one certifies "
+                 "nothing.</p>")
+    return "".join(parts)
+
+
+def _percent(value: Any) -> str:
+    return f"{100 * value:.1f}%" if isinstance(value, int | float) else ""
+
+
 def _render_scores(scores: dict[str, Any]) -> str:
-    """Article-level figures: flat values as a list, per-technique figures as a table."""
+    """Article-level figures: the detector's in words (:func:`_render_detector_scores`);
+    any other shape generically, flat values as a list and per-technique figures as a table."""
     if not scores:
         return "<p>No article-level figures (detection was not run).</p>"
+    if _is_detector_scores(scores):
+        return _render_detector_scores(scores)
     flat = {k: v for k, v in scores.items() if not isinstance(v, dict)}
     parts = [_figures(flat)] if flat else []
     for key, value in scores.items():
