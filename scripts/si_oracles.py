@@ -13,12 +13,9 @@ fitted on the other folds), then scored as predicted and with two oracles that u
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from propscan.evaluate import si_scores
-from propscan.evaluate.ptc import read_articles, read_tc_labels
 from propscan.train import crossfit
 
 _SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -34,15 +31,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=_SHARED / "data" / "ptc-train")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    texts = read_articles(args.data / "train-articles")
-    gold = read_tc_labels(args.data / "train-task-flc-tc.labels")
-    scores, states, fold_of = crossfit.oof_scores(args.cv_dir, texts)
-    crossfit._FORKED = (crossfit._Corpus(texts, gold, scores, states), fold_of)
-    folds = sorted(set(fold_of.values()))
-    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        results = list(pool.map(crossfit._decode_forked_fold, folds))
-    pred = [row for _, si_pred, *_ in results for row in si_pred]
-    gold_si = [(a, s, e) for a, _, s, e in gold]
+    pred, gold_si = crossfit.cross_fitted_si_predictions(args.cv_dir, args.data, args.workers)
     gold_by: dict[str, list[tuple[int, int]]] = {}
     pred_by: dict[str, list[tuple[int, int]]] = {}
     for a, s, e in gold_si:
@@ -51,8 +40,8 @@ def main() -> None:
         pred_by.setdefault(a, []).append((s, e))
     hits = [(a, s, e) for a, s, e in pred if _overlaps(gold_by.get(a, []), s, e)]
     missed = [(a, s, e) for a, s, e in gold_si if not _overlaps(pred_by.get(a, []), s, e)]
-    print(f"{len(pred)} predicted fragments over {len(fold_of)} articles ({len(folds)} folds, "
-          f"each decoded with settings fitted on the others); {len(gold_si)} gold fragments")
+    print(f"{len(pred)} predicted fragments, {len(gold_si)} gold fragments (each fold decoded "
+          "with settings fitted on the others)")
     for label, rows in (("as predicted", pred), ("no false alarms", hits),
                         ("no misses", pred + missed), ("neither", hits + missed)):
         si = si_scores(rows, gold_si)

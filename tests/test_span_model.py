@@ -174,19 +174,26 @@ def test_cross_fitted_figures_do_not_depend_on_the_number_of_workers(twelve_enco
     assert f"F1 {serial['pooled']['si']['f1']:.4f}" in table[5]
 
 
+def _two_folds_trained_elsewhere(cv_dir: Path, ids: list[str], encoded: dict) -> None:
+    """Fold directories holding only split.json, beside out-of-fold caches of ``encoded``."""
+    from propscan.train import crossfit
+
+    for k in (0, 1):
+        (cv_dir / f"fold{k}").mkdir()
+        (cv_dir / f"fold{k}" / "split.json").write_text(
+            json.dumps({"test": ids[k::2], "fit": ids[1 - k::2]}))
+    crossfit.save_oof(cv_dir, {i: sc for i, (sc, _) in encoded.items()},
+                      {i: st for i, (_, st) in encoded.items()})
+
+
 def test_crossfit_command_fits_folds_trained_elsewhere_from_their_caches(
         ptc_articles: Path, twelve_encoded, tmp_path: Path) -> None:
     """Fold directories holding only split.json, beside the out-of-fold caches (folds
     trained on another machine), are enough for the cross-fitted figures."""
-    crossfit = pytest.importorskip("propscan.train.crossfit")
+    pytest.importorskip("propscan.train.crossfit")
 
     _, _, ids, encoded = twelve_encoded
-    for k in (0, 1):
-        (tmp_path / f"fold{k}").mkdir()
-        (tmp_path / f"fold{k}" / "split.json").write_text(
-            json.dumps({"test": ids[k::2], "fit": ids[1 - k::2]}))
-    crossfit.save_oof(tmp_path, {i: sc for i, (sc, _) in encoded.items()},
-                      {i: st for i, (_, st) in encoded.items()})
+    _two_folds_trained_elsewhere(tmp_path, ids, encoded)
     # the PTC directory holds the labels beside train-articles/
     proc = subprocess.run([sys.executable, "-m", "propscan.train.crossfit", str(tmp_path),
                            "--data", str(ptc_articles.parent), "--threads", "1"],
@@ -196,6 +203,19 @@ def test_crossfit_command_fits_folds_trained_elsewhere_from_their_caches(
     assert [line.split()[0] for line in lines[2:4]] == ["0", "1"]
     figures = json.loads((tmp_path / "crossfit.json").read_text())
     assert f"F1 {figures['pooled']['si']['f1']:.4f}" in proc.stdout
+
+
+def test_cross_fitted_si_predictions_are_those_behind_the_figures(
+        ptc_articles: Path, twelve_encoded, tmp_path: Path) -> None:
+    crossfit = pytest.importorskip("propscan.train.crossfit")
+    from propscan.evaluate import si_scores
+
+    _, _, ids, encoded = twelve_encoded
+    _two_folds_trained_elsewhere(tmp_path, ids, encoded)
+    pred, gold = crossfit.cross_fitted_si_predictions(tmp_path, ptc_articles.parent, workers=1)
+    figures = crossfit.run(tmp_path, ptc_articles.parent, threads=1)
+    assert pred and {a for a, _, _ in pred} <= set(ids)
+    assert si_scores(pred, gold) == figures["pooled"]["si"]
 
 
 def test_crossfit_command_without_folds_is_a_one_line_error(ptc_articles: Path,

@@ -47,8 +47,8 @@ from propscan.evaluate.ptc import read_articles, read_tc_labels
 from propscan.evaluate.tables import format_cross_validation
 from propscan.techniques import TECHNIQUE_NAMES
 
-__all__ = ["oof_scores", "fit_decoding", "cross_fitted_figures", "expected_calibration_error",
-           "install"]
+__all__ = ["oof_scores", "fit_decoding", "cross_fitted_figures", "cross_fitted_si_predictions",
+           "expected_calibration_error", "install", "model_version"]
 
 CANDIDATE_THRESHOLDS = (0.2, 0.25, 0.3, 0.4)
 MAX_GAPS = (3, 30)
@@ -466,12 +466,9 @@ def _decode_forked_fold(k: int) -> tuple[dict, list, list, list, list]:
         return _decode_fold(*_FORKED, k)
 
 
-def cross_fitted_figures(corpus: _Corpus, fold_of: dict[str, int],
-                         workers: int = 1) -> dict[str, Any]:
-    """SI, TC and ECE per fold, each fold decoded with choices fitted on the other folds.
-
-    ``workers`` > 1 fits folds in that many forked processes: sooner, and the same figures to
-    the third decimal (the shipped run's differed from one worker's in the fourth)."""
+def _decode_folds(corpus: _Corpus, fold_of: dict[str, int],
+                  workers: int) -> list[tuple[dict, list, list, list, list]]:
+    """:func:`_decode_fold` for every fold, in ``workers`` forked processes when > 1."""
     global _FORKED
     folds = sorted(set(fold_of.values()))
     workers = min(workers, len(folds))
@@ -480,11 +477,32 @@ def cross_fitted_figures(corpus: _Corpus, fold_of: dict[str, int],
         try:
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")
                                      ) as pool:
-                results = list(pool.map(_decode_forked_fold, folds))
+                return list(pool.map(_decode_forked_fold, folds))
         finally:
             _FORKED = None
-    else:
-        results = [_decode_fold(corpus, fold_of, k) for k in folds]
+    return [_decode_fold(corpus, fold_of, k) for k in folds]
+
+
+def cross_fitted_si_predictions(cv_dir: Path, data_dir: Path, workers: int = 2
+                                ) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
+    """The SI rows predicted for every article, each fold decoded exactly as for
+    :func:`cross_fitted_figures`, and the gold SI rows (for error analyses)."""
+    texts = read_articles(Path(data_dir) / "train-articles")
+    gold = read_tc_labels(Path(data_dir) / "train-task-flc-tc.labels")
+    scores, states, fold_of = oof_scores(cv_dir, texts, workers)
+    corpus = _Corpus(texts, gold, scores, states)  # gold of the scored articles only
+    results = _decode_folds(corpus, fold_of, workers)
+    return ([row for _, si_pred, *_ in results for row in si_pred],
+            [(a, s, e) for a, _, s, e in corpus.gold])
+
+
+def cross_fitted_figures(corpus: _Corpus, fold_of: dict[str, int],
+                         workers: int = 1) -> dict[str, Any]:
+    """SI, TC and ECE per fold, each fold decoded with choices fitted on the other folds.
+
+    ``workers`` > 1 fits folds in that many forked processes: sooner, and the same figures to
+    the third decimal (the shipped run's differed from one worker's in the fourth)."""
+    results = _decode_folds(corpus, fold_of, workers)
     per_fold, all_conf, all_ok = [], [], []
     all_si_pred, all_tc_pred = [], []
     for figures, si_pred, tc_pred, conf, ok in results:
@@ -503,7 +521,7 @@ def cross_fitted_figures(corpus: _Corpus, fold_of: dict[str, int],
         values = [get(f) for f in per_fold]
         summary[key] = {"mean": float(np.mean(values)), "std": float(np.std(values))}
     return {
-        "evaluation": f"{len(folds)}-fold cross-validation by article on the PTC training "
+        "evaluation": f"{len(per_fold)}-fold cross-validation by article on the PTC training "
                       "split; each fold's tagger never saw its articles, and each fold's "
                       "decoding settings, span model and calibration were fitted on the other "
                       "folds only",
