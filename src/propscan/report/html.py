@@ -166,6 +166,12 @@ def _figures(values: dict[str, Any]) -> str:
     return f'<dl class="scores">{rows}</dl>'
 
 
+def _technique_row_header(name: str) -> str:
+    """A table row's header cell: the technique's colour swatch and label."""
+    cls, label, _ = _technique_view(name)
+    return f'<th scope="row"><span class="swatch {cls}"></span>{escape(label)}</th>'
+
+
 def _technique_table(per_technique: dict[str, Any]) -> str:
     """Per-technique figures (a dict of dicts with the same keys) as a table."""
     columns: list[str] = []
@@ -176,11 +182,9 @@ def _technique_table(per_technique: dict[str, Any]) -> str:
     head = "".join(f'<th scope="col">{escape(_readable(c))}</th>' for c in columns)
     rows = []
     for name, figures in per_technique.items():
-        cls, label, _ = _technique_view(name)
         cells = "".join(f"<td>{escape(_format_value(figures.get(c, '')))}</td>"
                         for c in columns)
-        rows.append(f'<tr><th scope="row"><span class="swatch {cls}"></span>{escape(label)}'
-                    f"</th>{cells}</tr>")
+        rows.append(f"<tr>{_technique_row_header(name)}{cells}</tr>")
     return (f'<table class="findings"><thead><tr><th scope="col">Technique</th>{head}</tr>'
             f'</thead><tbody>{"".join(rows)}</tbody></table>')
 
@@ -229,11 +233,10 @@ def _render_detector_scores(scores: dict[str, Any]) -> str:
             *(f"percentile among {REFERENCE_LABELS[ref]}" for ref in refs)))
         rows = []
         for name, figures in scores.get("techniques", {}).items():
-            cls, label, _ = _technique_view(name)
             ranks = "".join(f"<td>{_rank(p, name, 'per_1000_words', unit='')}</td>"
                             for p in refs.values())
-            rows.append(f'<tr><th scope="row"><span class="swatch {cls}"></span>{escape(label)}'
-                        f'</th><td>{escape(str(figures.get("spans", "")))}</td>'
+            rows.append(f'<tr>{_technique_row_header(name)}'
+                        f'<td>{escape(str(figures.get("spans", "")))}</td>'
                         f'<td>{escape(_format_value(figures.get("per_1000_words", "")))}</td>'
                         f'<td>{escape(_percent(figures.get("coverage")))}</td>{ranks}</tr>')
         parts.append(f'<h3>By technique</h3><table class="figures"><thead><tr>'

@@ -483,15 +483,25 @@ def _decode_folds(corpus: _Corpus, fold_of: dict[str, int],
     return [_decode_fold(corpus, fold_of, k) for k in folds]
 
 
+def _load(cv_dir: Path, data_dir: Path, threads: int) -> tuple[_Corpus, dict[str, int]]:
+    """The PTC texts and gold with the out-of-fold scores of ``cv_dir``, and each article's
+    fold."""
+    texts = read_articles(Path(data_dir) / "train-articles")
+    gold = read_tc_labels(Path(data_dir) / "train-task-flc-tc.labels")
+    scores, states, fold_of = oof_scores(cv_dir, texts, threads)
+    return _Corpus(texts, gold, scores, states), fold_of
+
+
 def cross_fitted_si_predictions(cv_dir: Path, data_dir: Path, workers: int = 2
                                 ) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
     """The SI rows predicted for every article, each fold decoded exactly as for
-    :func:`cross_fitted_figures`, and the gold SI rows (for error analyses)."""
-    texts = read_articles(Path(data_dir) / "train-articles")
-    gold = read_tc_labels(Path(data_dir) / "train-task-flc-tc.labels")
-    scores, states, fold_of = oof_scores(cv_dir, texts, workers)
-    corpus = _Corpus(texts, gold, scores, states)  # gold of the scored articles only
-    results = _decode_folds(corpus, fold_of, workers)
+    :func:`cross_fitted_figures`, and the gold SI rows of the scored articles (for error
+    analyses)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # as in :func:`run`
+        corpus, fold_of = _load(cv_dir, data_dir, workers)
+        results = _decode_folds(corpus, fold_of, workers)
     return ([row for _, si_pred, *_ in results for row in si_pred],
             [(a, s, e) for a, _, s, e in corpus.gold])
 
@@ -566,18 +576,15 @@ def run(cv_dir: Path, data_dir: Path, final_model: Path | None = None,
 
 def _run(cv_dir: Path, data_dir: Path, final_model: Path | None, install_dir: Path | None,
          threads: int) -> dict[str, Any]:
-    texts = read_articles(Path(data_dir) / "train-articles")
-    gold = read_tc_labels(Path(data_dir) / "train-task-flc-tc.labels")
-    scores, states, fold_of = oof_scores(cv_dir, texts, threads)
-    corpus = _Corpus(texts, gold, scores, states)
+    corpus, fold_of = _load(cv_dir, data_dir, threads)
     figures = cross_fitted_figures(corpus, fold_of, workers=threads)
     figures["date"] = time.strftime("%Y-%m-%d")
     (Path(cv_dir) / "crossfit.json").write_text(json.dumps(figures, indent=1) + "\n")
     if final_model is not None and install_dir is not None:
         _log("fitting the shipped decoding on all out-of-fold scores")
-        config, model, inner = fit_decoding(corpus, sorted(scores))
+        config, model, inner = fit_decoding(corpus, sorted(corpus.scores))
         metrics = {**figures, "shipped_config": config, "shipped_inner": inner,
-                   "training_articles": len(texts)}
+                   "training_articles": len(corpus.texts)}
         install(final_model, install_dir, config, model, metrics)
         _log(f"installed {install_dir}")
     return figures
