@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from propscan.detect import DEFAULT_MODEL_DIR, Detector
+from propscan.detect import DEFAULT_MODEL_DIR, Detector, candidate_spans
 from propscan.detect.span_model import DENSE_NAMES, SpanModel
 from propscan.doc import Article
 from propscan.errors import ConfigError, ModelError
@@ -96,6 +96,51 @@ def test_decode_drops_fragments_below_threshold_and_tiny_ones() -> None:
     assert det.decode("ab", scores[:2]) == []  # shorter than min_chars
 
 
+def _word_scores(text: str, p_by_word: dict[str, float]) -> np.ndarray:
+    """Per-character scores giving each listed word its p(inside), 0.01 elsewhere."""
+    scores = np.full((len(text), 15), 0.01, np.float32)
+    for word, p in p_by_word.items():
+        at = text.index(word)
+        scores[at:at + len(word), 0] = p
+    return scores
+
+
+def test_viterbi_keeps_a_fragment_whole_across_a_weak_word() -> None:
+    text = "they lie to us"
+    scores = _word_scores(text, {"they": 0.9, "lie": 0.4, "to": 0.9})
+    # threshold 0.5 makes a word's evidence logit(p): 2.197, -0.405, 2.197. One fragment:
+    # 2.197 - 0.405 + 2.197 - 2 x penalty; two: 2 x 2.197 - 4 x penalty. With penalty 1 one
+    # fragment wins (1.989 > 0.394); with 0.1 two do (3.994 > 3.789).
+    assert candidate_spans(text, scores, 0.5, 0, 3, switch_penalty=1.0) == [(0, 11)]  # they lie to
+    assert candidate_spans(text, scores, 0.5, 0, 1, switch_penalty=0.1) == [(0, 4), (9, 11)]
+    # thresholding without gap joining splits it too
+    assert candidate_spans(text, scores, 0.5, 0, 1) == [(0, 4), (9, 11)]
+
+
+def test_viterbi_drops_a_lone_word_with_too_little_evidence() -> None:
+    text = "a clearly fine sentence"
+    scores = _word_scores(text, {"clearly": 0.6})  # evidence logit(0.6) = 0.405
+    assert candidate_spans(text, scores, 0.5, 0, 3, switch_penalty=0.3) == []  # costs 0.6
+    assert candidate_spans(text, scores, 0.5, 0, 3, switch_penalty=0.1) == [(2, 9)]
+    assert candidate_spans(text, scores, 0.5, 0, 3) == [(2, 9)]
+
+
+def test_viterbi_fragments_stay_on_one_line_and_drop_edge_punctuation() -> None:
+    text = 'so-called "heroes",\nwho lie.'
+    scores = np.full((len(text), 15), 0.95, np.float32)
+    spans = candidate_spans(text, scores, 0.5, 0, 3, switch_penalty=0.5)
+    assert [text[s:e] for s, e in spans] == ['so-called "heroes"', "who lie"]
+
+
+def test_detector_decodes_with_the_configured_switch_penalty() -> None:
+    det = Detector(threshold=0.5)
+    text = "a clearly fine sentence"
+    scores = _word_scores(text, {"clearly": 0.6})
+    assert len(det.decode(text, scores)) == 1
+    det.config["switch_penalty"] = 0.3
+    assert det.decode(text, scores) == []
+
+
 def test_repeated_phrase_is_classified_as_repetition() -> None:
     det = Detector(threshold=0.5)
     text = "Make it great again. They said it. Make it great again!"
@@ -143,7 +188,7 @@ def test_shipped_model_is_small_and_described() -> None:
     total = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir() if p.is_file())
     assert total <= 40 * 1024 * 1024
     info = Detector().load().info
-    assert info["name"] and 0 < info["threshold"] < 1
+    assert info["name"] and 0 < info["threshold"] < 1 and info["switch_penalty"] >= 0
     assert {"si_f1", "tc_micro_f1", "ece"} <= set(info["metrics"]["mean_std"])
 
 
@@ -217,3 +262,25 @@ def test_percentile_is_mid_rank_so_ties_sit_in_the_middle() -> None:
     assert _percentile(reference, 0.0) == 40.0  # an absent technique is not "top of the corpus"
     assert _percentile(reference, 10.0) == 100.0
     assert _percentile(reference, -1.0) == 0.0
+
+
+def test_window_outputs_are_averaged_per_token_where_windows_overlap() -> None:
+    from propscan.detect.windows import average_over_windows
+
+    def run(input_ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+        # output 0: the token id itself (alignment); output 1: position in the window
+        positions = np.broadcast_to(np.arange(input_ids.shape[1]), input_ids.shape)
+        return [input_ids[..., None].astype(np.float32),
+                np.repeat(positions[..., None], 2, axis=2).astype(np.float32)]
+
+    long_ids, short_ids = np.arange(1000, 1600), np.arange(5000, 5010)
+    (long_out, short_out, empty_out) = average_over_windows(
+        [long_ids, short_ids, np.zeros(0, np.int64)], run, 101, 102, (1, 2), stride=192,
+        batch_size=2)
+    assert np.array_equal(long_out[0][:, 0], long_ids)  # every token lands at its own place
+    assert np.array_equal(short_out[0][:, 0], short_ids)
+    # windows of 254 content tokens start at 0, 192, 384: token 10 is in the first only
+    # (position 11 after [CLS]), token 200 in the first two (positions 201 and 9)
+    assert long_out[1][10].tolist() == [11.0, 11.0]
+    assert long_out[1][200].tolist() == [105.0, 105.0]
+    assert [a.shape for a in empty_out] == [(0, 1), (0, 2)]

@@ -131,7 +131,8 @@ def test_cross_fitted_decoding_on_real_scores(twelve_encoded) -> None:
     corpus = crossfit._Corpus(texts, gold, {i: sc for i, (sc, _) in encoded.items()},
                               {i: st for i, (_, st) in encoded.items()})
     config, model, inner = crossfit.fit_decoding(corpus, ids[:8])
-    assert config["threshold"] in crossfit.CANDIDATE_THRESHOLDS
+    setting = (config["threshold"], config["max_gap_chars"], config["switch_penalty"])
+    assert setting in crossfit.CANDIDATE_SETTINGS
     assert config["keep_threshold"] in crossfit.KEEP_THRESHOLDS
     assert 0.0 <= inner["inner_si_f1"] <= 1.0
     assert np.all(np.diff(model.calib_y) >= 0)  # calibration is monotone
@@ -228,7 +229,7 @@ def test_crossfit_command_without_folds_is_a_one_line_error(ptc_articles: Path,
     assert proc.stderr == f"error: no cross-validation folds (fold*/split.json) in {tmp_path}\n"
 
 
-def test_model_versions_differ_for_different_models_installed_on_one_day(
+def test_model_versions_differ_for_different_models_or_decodings_on_one_day(
         tmp_path: Path) -> None:
     crossfit = pytest.importorskip("propscan.train.crossfit")
     versions = []
@@ -239,6 +240,12 @@ def test_model_versions_differ_for_different_models_installed_on_one_day(
     assert versions[0] != versions[1]
     assert all(re.fullmatch(r"\d{4}\.\d{2}\.\d{2}\+[0-9a-f]{8}", v) for v in versions)
     assert versions[0] == crossfit.model_version(tmp_path / "a")  # content, not time of call
+    # the same tagger with another decoding is another model too
+    decoding = {"threshold": 0.3, "switch_penalty": 0.0}
+    with_decoding = crossfit.model_version(tmp_path / "a", decoding)
+    assert with_decoding != versions[0]
+    assert crossfit.model_version(tmp_path / "a", {**decoding, "switch_penalty": 0.3}) \
+        != with_decoding
 
 
 def test_a_fold_model_is_the_last_exported_stage(tmp_path: Path) -> None:

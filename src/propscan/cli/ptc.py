@@ -45,8 +45,9 @@ def spans(
     output: Output = None,
     model_dir: ModelDir = None,
     threads: Threads = None,
-    threshold: Annotated[float | None, typer.Option(help="p(inside) threshold (default: the "
-                                                         "model's).")] = None,
+    threshold: Annotated[float | None, typer.Option(
+        help="p(inside) threshold of the fragment decoder; lower finds more fragments "
+             "(default: the model's).")] = None,
 ) -> None:
     """Span identification: write id<TAB>start<TAB>end rows, offsets into the raw files."""
     from propscan.evaluate.ptc import read_articles

@@ -4,7 +4,9 @@ Stage 1, the tagger, gives for every token p(inside any propaganda fragment) and
 p(technique | inside) for the 14 PTC techniques, plus each token's share of its span head
 (a technique classifier over pooled fragment and context states); :meth:`Detector.encode` turns
 those into per-character scores and per-token states. Stage 2, :meth:`Detector.decode`, cuts
-candidate fragments where p(inside) passes a threshold and hands them to the span model
+candidate fragments where p(inside) is high (by a threshold, or by a two-state Viterbi pass over
+the words that smooths single-word spikes and dips, see :func:`candidate_spans`) and hands them
+to the span model
 (:mod:`propscan.detect.span_model`), which keeps the real ones, names their technique and gives
 a calibrated confidence and a reason. :meth:`Detector.classify` labels given fragments (the PTC
 "TC" task). No torch anywhere here.
@@ -13,6 +15,7 @@ a calibrated confidence and a reason. :meth:`Detector.classify` labels given fra
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,9 +33,8 @@ from propscan.detect.span_model import (
 )
 from propscan.detect.windows import (
     INFERENCE_STRIDE,
+    average_over_windows,
     load_tokenizer,
-    make_windows,
-    pad_batch,
     tokenize,
 )
 from propscan.doc import Article
@@ -49,6 +51,10 @@ _DEFAULT_CONFIG = {"threshold": 0.4, "max_gap_chars": 3, "min_chars": 3, "repeti
 _BATCH = 16
 _CHUNK = 16  # articles per predict call: bounds the live per-character score arrays
 _REPETITION = "Repetition"
+# what the Viterbi decoder steps over: words and single punctuation marks
+_DECODE_UNIT = re.compile(r"\w+|[^\w\s]")
+_OPENING_QUOTES = "\"'“‘«"
+_CLOSING_QUOTES = "\"'”’»"
 
 
 class Detector:
@@ -133,6 +139,7 @@ class Detector:
             "name": self.config.get("name", "propscan-minilm-tagger"),
             "version": self.config.get("version", "0"),
             "threshold": self.threshold,
+            "switch_penalty": float(self.config.get("switch_penalty", 0.0)),
             # the summary only: metrics.json also holds per-fold tables, too big to repeat
             "metrics": {k: self.metrics[k] for k in ("evaluation", "mean_std")
                         if k in self.metrics},
@@ -156,41 +163,29 @@ class Detector:
         the model does not output them), which the span model pools over each fragment."""
         self._require_loaded()
         tok = self.tokenizer_
-        cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
         per_text = [tokenize(tok, t) for t in texts]
-        jobs = []  # (text index, window)
-        for i, (ids, _) in enumerate(per_text):
-            if len(ids):
-                jobs.extend((i, w) for w in make_windows(ids, cls_id, sep_id,
-                                                         stride=INFERENCE_STRIDE))
-        sums = [np.zeros((len(ids), 1 + len(TECHNIQUE_NAMES)), np.float32) for ids, _ in per_text]
-        counts = [np.zeros(len(ids), np.float32) for ids, _ in per_text]
         # per-token span-head shares, when the tagger exports a span head (2 x 14 columns)
-        states = ([np.zeros((len(ids), 2 * len(TECHNIQUE_NAMES)), np.float32)
-                   for ids, _ in per_text] if len(self.session_.get_outputs()) > 1 else None)
-        jobs.sort(key=lambda j: len(j[1].input_ids))  # similar lengths -> little padding
-        for b in range(0, len(jobs), _BATCH):
-            batch = jobs[b:b + _BATCH]
-            input_ids, mask = pad_batch([w for _, w in batch])
-            outputs = self.session_.run(None, {"input_ids": input_ids, "attention_mask": mask})
-            for r, (i, w) in enumerate(batch):
-                sl = slice(w.first_token, w.first_token + w.n_content)
-                sums[i][sl] += outputs[0][r, 1:1 + w.n_content]
-                counts[i][sl] += 1
-                if states is not None:
-                    states[i][sl] += outputs[1][r, 1:1 + w.n_content]
+        with_states = len(self.session_.get_outputs()) > 1
+        columns = (1 + len(TECHNIQUE_NAMES), *((2 * len(TECHNIQUE_NAMES),) if with_states else ()))
+
+        def run(input_ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+            return self.session_.run(None, {"input_ids": input_ids, "attention_mask": mask})
+
+        averaged = average_over_windows([ids for ids, _ in per_text], run,
+                                        tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]"),
+                                        columns, stride=INFERENCE_STRIDE, batch_size=_BATCH)
         out: list[tuple[np.ndarray, TokenStates | None]] = []
-        for i, (text, (_, offsets)) in enumerate(zip(texts, per_text, strict=True)):
-            n = np.maximum(counts[i], 1)[:, None]
-            token_states = TokenStates(offsets, states[i] / n) if states is not None else None
-            out.append((_chars_from_tokens(len(text), offsets, sums[i] / n), token_states))
+        for text, (_, offsets), outputs in zip(texts, per_text, averaged, strict=True):
+            token_states = TokenStates(offsets, outputs[1]) if with_states else None
+            out.append((_chars_from_tokens(len(text), offsets, outputs[0]), token_states))
         return out
 
     # ---- decoding ------------------------------------------------------------------------
     def candidates(self, text: str, scores: np.ndarray) -> list[tuple[int, int]]:
-        """Candidate fragments: runs where p(inside) passes the threshold, as whole words."""
+        """Candidate fragments, as whole words (see :func:`candidate_spans`)."""
         return candidate_spans(text, scores, self.threshold, int(self.config["max_gap_chars"]),
-                               int(self.config["min_chars"]))
+                               int(self.config["min_chars"]),
+                               float(self.config.get("switch_penalty", 0.0)))
 
     def decode(self, text: str, scores: np.ndarray,
                states: TokenStates | None = None) -> list[Fragment]:
@@ -336,17 +331,92 @@ def _chars_from_tokens(n_chars: int, offsets: np.ndarray, token_scores: np.ndarr
 
 
 def candidate_spans(text: str, scores: np.ndarray, threshold: float, max_gap_chars: int,
-                    min_chars: int = 3) -> list[tuple[int, int]]:
-    """Runs of characters with p(inside) >= threshold, gaps merged, snapped to whole words."""
+                    min_chars: int = 3, switch_penalty: float = 0.0) -> list[tuple[int, int]]:
+    """Candidate fragments of ``text`` from its per-character ``scores`` (column 0: p(inside)).
+
+    ``switch_penalty`` 0: runs of characters with p(inside) >= ``threshold``, runs at most
+    ``max_gap_chars`` apart on one line joined, snapped to whole words.
+    ``switch_penalty`` > 0: the most likely inside/outside labelling of each line's words
+    (:func:`_viterbi_runs`), where ``threshold`` is the p(inside) at which a word is neutral and
+    entering or leaving a fragment costs ``switch_penalty`` (in log-odds); ``max_gap_chars`` is
+    not used. Either way fragments under ``min_chars`` characters or without a letter or digit
+    are dropped.
+    """
     if len(text) == 0:
         return []
-    runs = _merge_gaps(text, _runs(scores[:, 0] >= threshold), max_gap_chars)
-    spans = []
-    for start, end in runs:
-        start, end = _snap(text, start, end)
-        if end - start >= min_chars and any(ch.isalnum() for ch in text[start:end]):
-            spans.append((start, end))
-    return spans
+    if switch_penalty > 0:
+        runs = _viterbi_runs(text, scores[:, 0], threshold, switch_penalty)
+    else:
+        runs = [_snap(text, start, end) for start, end
+                in _merge_gaps(text, _runs(scores[:, 0] >= threshold), max_gap_chars)]
+    return [(start, end) for start, end in runs
+            if end - start >= min_chars and any(ch.isalnum() for ch in text[start:end])]
+
+
+def _viterbi_runs(text: str, p_inside: np.ndarray, threshold: float,
+                  penalty: float) -> list[tuple[int, int]]:
+    """Fragments as the best two-state (outside/inside) path over each line's words.
+
+    A word's evidence for "inside" is logit(its mean p(inside)) - logit(``threshold``); a path
+    pays ``penalty`` each time it enters or leaves a fragment. So a lone word just above the
+    threshold does not become a fragment, and a word just below it between two strong ones
+    does not split theirs: the smoothing a CRF layer gives a token tagger, with one parameter
+    fitted on held-out folds instead of learnt transitions. Punctuation at either end of a
+    fragment is dropped, except quotation marks.
+    """
+    units = [(m.start(), m.end()) for m in _DECODE_UNIT.finditer(text)]
+    if not units:
+        return []
+    bounds = np.asarray(units, np.int64)
+    cum = np.concatenate([[0.0], np.cumsum(p_inside, dtype=np.float64)])
+    p = (cum[bounds[:, 1]] - cum[bounds[:, 0]]) / (bounds[:, 1] - bounds[:, 0])
+    p = p.clip(1e-6, 1 - 1e-6)
+    evidence = (np.log(p / (1 - p)) - np.log(threshold / (1 - threshold))).tolist()
+    line_starts = [0] + [i for i in range(1, len(units))
+                         if "\n" in text[units[i - 1][1]:units[i][0]]] + [len(units)]
+    runs = []
+    for lo, hi in zip(line_starts, line_starts[1:], strict=False):
+        inside = _best_path(evidence[lo:hi], penalty)
+        i = 0
+        while i < len(inside):
+            if not inside[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(inside) and inside[j + 1]:
+                j += 1
+            first, last = lo + i, lo + j
+            while first < last and _is_edge_mark(text[units[first][0]], _OPENING_QUOTES):
+                first += 1
+            while last > first and _is_edge_mark(text[units[last][0]], _CLOSING_QUOTES):
+                last -= 1
+            runs.append((units[first][0], units[last][1]))
+            i = j + 1
+    return runs
+
+
+def _is_edge_mark(ch: str, quotes: str) -> bool:
+    return not ch.isalnum() and ch != "_" and ch not in quotes
+
+
+def _best_path(evidence: list[float], penalty: float) -> list[bool]:
+    """Viterbi over two states; the path starts and ends outside (so entering and leaving a
+    fragment each cost ``penalty``). Plain Python floats: a line has tens of words, where
+    numpy's per-call overhead would dominate."""
+    n = len(evidence)
+    # for each step, the best previous state given outside / inside now
+    back_out, back_in = [False] * n, [False] * n
+    out_score, in_score = 0.0, evidence[0] - penalty
+    for i in range(1, n):
+        leave, enter = in_score - penalty, out_score - penalty
+        back_out[i], back_in[i] = leave > out_score, in_score >= enter
+        out_score, in_score = max(out_score, leave), max(in_score, enter) + evidence[i]
+    inside = in_score - penalty > out_score
+    path = [False] * n
+    for i in range(n - 1, -1, -1):
+        path[i] = inside
+        inside = back_in[i] if inside else back_out[i]
+    return path
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -6,12 +6,13 @@ it learnt from; so this module depends only on ``tokenizers`` and numpy.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["Window", "load_tokenizer", "tokenize", "token_range", "make_windows", "pad_batch",
-           "WINDOW_TOKENS", "WINDOW_STRIDE", "INFERENCE_STRIDE"]
+           "average_over_windows", "WINDOW_TOKENS", "WINDOW_STRIDE", "INFERENCE_STRIDE"]
 
 WINDOW_TOKENS = 256  # model input length including [CLS] and [SEP]
 WINDOW_STRIDE = 192  # content tokens between window starts (overlap gives context at edges)
@@ -81,3 +82,33 @@ def pad_batch(windows: list[Window]) -> tuple[np.ndarray, np.ndarray]:
         input_ids[r, :len(w.input_ids)] = w.input_ids
         mask[r, :len(w.input_ids)] = 1
     return input_ids, mask
+
+
+def average_over_windows(token_ids: Sequence[np.ndarray],
+                         run: Callable[[np.ndarray, np.ndarray], Sequence[np.ndarray]],
+                         cls_id: int, sep_id: int, columns: Sequence[int], *,
+                         stride: int = WINDOW_STRIDE, batch_size: int = 16
+                         ) -> list[list[np.ndarray]]:
+    """Run a token model over every sequence's windows; average its outputs per token.
+
+    ``run(input_ids, attention_mask)`` gets a padded batch (:func:`pad_batch`) and returns one
+    array ``(batch, width, columns[k])`` per output, position 0 being ``[CLS]``. Windows of all
+    sequences are batched together, shortest first, so little is padded. Returns, for each
+    sequence, one ``(n_tokens, columns[k])`` array per output, averaged where windows overlap.
+    The ONNX detector and the torch teacher of self-training both encode through this.
+    """
+    jobs = [(i, w) for i, ids in enumerate(token_ids) if len(ids)
+            for w in make_windows(ids, cls_id, sep_id, stride=stride)]
+    jobs.sort(key=lambda j: len(j[1].input_ids))
+    sums = [[np.zeros((len(ids), c), np.float32) for c in columns] for ids in token_ids]
+    counts = [np.zeros(len(ids), np.float32) for ids in token_ids]
+    for b in range(0, len(jobs), batch_size):
+        batch = jobs[b:b + batch_size]
+        outputs = run(*pad_batch([w for _, w in batch]))
+        for r, (i, w) in enumerate(batch):
+            part = slice(w.first_token, w.first_token + w.n_content)
+            for total, output in zip(sums[i], outputs, strict=False):
+                total[part] += output[r, 1:1 + w.n_content]
+            counts[i][part] += 1
+    return [[total / np.maximum(n, 1)[:, None] for total in totals]
+            for totals, n in zip(sums, counts, strict=True)]

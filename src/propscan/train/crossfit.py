@@ -50,8 +50,17 @@ from propscan.techniques import TECHNIQUE_NAMES
 __all__ = ["oof_scores", "fit_decoding", "cross_fitted_figures", "cross_fitted_si_predictions",
            "expected_calibration_error", "install", "model_version"]
 
+# candidate fragments: thresholded runs with gaps joined (switch penalty 0), or the Viterbi
+# decoder (see propscan.detect.candidate_spans), whose threshold is the neutral p(inside)
 CANDIDATE_THRESHOLDS = (0.2, 0.25, 0.3, 0.4)
 MAX_GAPS = (3, 30)
+VITERBI_THRESHOLDS = (0.15, 0.2, 0.25)
+SWITCH_PENALTIES = (0.3, 0.6, 0.9)
+#: every (threshold, max_gap_chars, switch_penalty) the inner split compares
+CANDIDATE_SETTINGS: tuple[tuple[float, int, float], ...] = (
+    *((t, g, 0.0) for t in CANDIDATE_THRESHOLDS for g in MAX_GAPS),
+    *((t, 0, p) for t in VITERBI_THRESHOLDS for p in SWITCH_PENALTIES),
+)
 KEEP_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 17))  # 0 .. 0.8
 TECH_C = (0.1, 0.3, 1.0)
 REPETITION_RULES: tuple[bool | str, ...] = (True, "phrase", False)
@@ -170,14 +179,14 @@ class _Corpus:
         self.gold_by: dict[str, list[tuple[str, int, int]]] = {}
         for aid, tech, s, e in self.gold:
             self.gold_by.setdefault(aid, []).append((tech, s, e))
-        self._cands: dict[tuple[float, int, str], _Rows] = {}
+        self._cands: dict[tuple[float, int, float, str], _Rows] = {}
         self._gold_rows: dict[str, tuple[SpanFeatures, list[str]]] = {}
 
-    def candidates(self, thr: float, gap: int, aid: str) -> _Rows:
-        key = (thr, gap, aid)
+    def candidates(self, thr: float, gap: int, penalty: float, aid: str) -> _Rows:
+        key = (thr, gap, penalty, aid)
         if key not in self._cands:
             text, scores = self.texts[aid], self.scores[aid]
-            spans = candidate_spans(text, scores, thr, gap, MIN_CHARS)
+            spans = candidate_spans(text, scores, thr, gap, MIN_CHARS, penalty)
             gold = self.gold_by.get(aid, [])
             covered = np.zeros(len(text) + 1, np.int32)
             for _, s, e in gold:
@@ -344,54 +353,56 @@ def fit_decoding(corpus: _Corpus, ids: list[str]) -> tuple[dict[str, Any], SpanM
     tech_w, tech_b = _fit_tech(_design(shell_all, gold_feats), gold_y, tech_c)
     tech_halves = {h: tech_fits[(tech_c, h)] for h in (tuple(half_a), tuple(half_b))}
 
-    # span filter: candidate threshold, gap and keep threshold by inner-split SI F1
+    # span filter: candidate decoder settings and keep threshold by inner-split SI F1
     gold_si = [(aid, s, e) for aid in ids for _, s, e in corpus.gold_by.get(aid, [])]
     best = (-1.0, None)
-    for thr in CANDIDATE_THRESHOLDS:
-        for gap in MAX_GAPS:
-            rows = {h: _concat([corpus.candidates(thr, gap, a) for a in h])
-                    for h in (tuple(half_a), tuple(half_b))}
-            oos = []  # (aid, start, end, p_real, raw confidence, correct)
-            for train_h, test_h in ((tuple(half_a), tuple(half_b)),
-                                    (tuple(half_b), tuple(half_a))):
-                tr, te = rows[train_h], rows[test_h]
-                if not len(tr.spans) or not len(te.spans):
-                    continue
-                shell = _shell(vocab, tr.feats.dense)
-                shell.real_w, shell.real_b = _fit_real(_design(shell, tr.feats), tr.soft_real)
-                x_te = _design(shell, te.feats)
-                p_real = shell.p_real(x_te)
-                tech_model = tech_halves[train_h]
-                p_tech = tech_model.p_technique(_design(tech_model, te.feats))
-                det = _detector({"repetition_rule": rule}, None)
-                for i, (aid, (s, e)) in enumerate(zip(te.aids, te.spans, strict=True)):
-                    j = int(p_tech[i].argmax())
-                    label = TECHNIQUE_NAMES[j]
-                    if det._repetition_applies(corpus.texts[aid], s, e):
-                        label = "Repetition"
-                    oos.append((aid, s, e, float(p_real[i]), float(p_real[i] * p_tech[i, j]),
-                                label in te.gold_techs[i]))
-            for keep in KEEP_THRESHOLDS:
-                pred = [(a, s, e) for a, s, e, p, _, _ in oos if p >= keep]
-                si = si_scores(pred, gold_si)
-                if si["f1"] > best[0]:
-                    best = (si["f1"], {"threshold": thr, "max_gap_chars": gap,
-                                       "keep_threshold": keep, "si": si, "oos": oos})
+    for thr, gap, penalty in CANDIDATE_SETTINGS:
+        rows = {h: _concat([corpus.candidates(thr, gap, penalty, a) for a in h])
+                for h in (tuple(half_a), tuple(half_b))}
+        oos = []  # (aid, start, end, p_real, raw confidence, correct)
+        for train_h, test_h in ((tuple(half_a), tuple(half_b)),
+                                (tuple(half_b), tuple(half_a))):
+            tr, te = rows[train_h], rows[test_h]
+            if not len(tr.spans) or not len(te.spans):
+                continue
+            shell = _shell(vocab, tr.feats.dense)
+            shell.real_w, shell.real_b = _fit_real(_design(shell, tr.feats), tr.soft_real)
+            x_te = _design(shell, te.feats)
+            p_real = shell.p_real(x_te)
+            tech_model = tech_halves[train_h]
+            p_tech = tech_model.p_technique(_design(tech_model, te.feats))
+            det = _detector({"repetition_rule": rule}, None)
+            for i, (aid, (s, e)) in enumerate(zip(te.aids, te.spans, strict=True)):
+                j = int(p_tech[i].argmax())
+                label = TECHNIQUE_NAMES[j]
+                if det._repetition_applies(corpus.texts[aid], s, e):
+                    label = "Repetition"
+                oos.append((aid, s, e, float(p_real[i]), float(p_real[i] * p_tech[i, j]),
+                            label in te.gold_techs[i]))
+        for keep in KEEP_THRESHOLDS:
+            pred = [(a, s, e) for a, s, e, p, _, _ in oos if p >= keep]
+            si = si_scores(pred, gold_si)
+            if si["f1"] > best[0]:
+                best = (si["f1"], {"threshold": thr, "max_gap_chars": gap,
+                                   "switch_penalty": penalty, "keep_threshold": keep,
+                                   "si": si, "oos": oos})
     choice = best[1]
     assert choice is not None
     _log(f"span filter: threshold={choice['threshold']} max_gap={choice['max_gap_chars']} "
-         f"keep={choice['keep_threshold']} (inner SI F1 {best[0]:.4f})")
+         f"switch_penalty={choice['switch_penalty']} keep={choice['keep_threshold']} "
+         f"(inner SI F1 {best[0]:.4f})")
 
     # final span model on all ids, calibration from the inner out-of-sample scores
-    rows_all = _concat([corpus.candidates(choice["threshold"], choice["max_gap_chars"], a)
-                        for a in ids])
+    rows_all = _concat([corpus.candidates(choice["threshold"], choice["max_gap_chars"],
+                                          choice["switch_penalty"], a) for a in ids])
     model = _shell(vocab, np.vstack([gold_feats.dense, rows_all.feats.dense]))
     model.tech_w, model.tech_b = _fit_tech(_design(model, gold_feats), gold_y, tech_c)
     model.real_w, model.real_b = _fit_real(_design(model, rows_all.feats), rows_all.soft_real)
     kept = [(raw, ok) for *_, p, raw, ok in choice["oos"] if p >= choice["keep_threshold"]]
     model.calib_x, model.calib_y = _isotonic([r for r, _ in kept], [o for _, o in kept])
     config = {"threshold": choice["threshold"], "max_gap_chars": choice["max_gap_chars"],
-              "min_chars": MIN_CHARS, "keep_threshold": choice["keep_threshold"],
+              "switch_penalty": choice["switch_penalty"], "min_chars": MIN_CHARS,
+              "keep_threshold": choice["keep_threshold"],
               "repetition_rule": rule, "technique_c": tech_c}
     return config, model, {"inner_si_f1": best[0], "inner_tc_accuracy": best_tc[0]}
 
@@ -543,11 +554,20 @@ def cross_fitted_figures(corpus: _Corpus, fold_of: dict[str, int],
 
 
 # ---- 3. shipping ---------------------------------------------------------------------------
-def model_version(model_dir: Path) -> str:
-    """Today's date plus the first 8 hex digits of ``model.onnx``'s SHA-256: two models
-    installed on one day get different versions (results stores record the version)."""
-    digest = hashlib.sha256((Path(model_dir) / "model.onnx").read_bytes()).hexdigest()
-    return f"{time.strftime('%Y.%m.%d')}+{digest[:8]}"
+def model_version(model_dir: Path, config: dict[str, Any] | None = None,
+                  span_model: SpanModel | None = None) -> str:
+    """Today's date plus the first 8 hex digits of a SHA-256 over ``model.onnx`` and, when
+    given, the decoding ``config`` and the span model's weights: two models (or one tagger
+    with two decodings) installed on one day get different versions, which results stores
+    record."""
+    digest = hashlib.sha256((Path(model_dir) / "model.onnx").read_bytes())
+    if config is not None:
+        digest.update(json.dumps(config, sort_keys=True).encode())
+    if span_model is not None:
+        for part in (span_model.real_w, span_model.real_b, span_model.tech_w,
+                     span_model.tech_b, span_model.calib_x, span_model.calib_y):
+            digest.update(np.asarray(part, np.float64).tobytes())
+    return f"{time.strftime('%Y.%m.%d')}+{digest.hexdigest()[:8]}"
 
 
 def install(final_model: Path, install_dir: Path, config: dict[str, Any], model: SpanModel,
@@ -556,7 +576,8 @@ def install(final_model: Path, install_dir: Path, config: dict[str, Any], model:
     install_dir.mkdir(parents=True, exist_ok=True)
     for name in ("model.onnx", "tokenizer.json"):
         shutil.copy(final_model / name, install_dir / name)
-    config = {"name": "propscan-minilm-tagger", "version": model_version(install_dir),
+    version = model_version(install_dir, config, model)
+    config = {"name": "propscan-minilm-tagger", "version": version,
               "base_model": "sentence-transformers/all-MiniLM-L6-v2 (int8 ONNX)", **config}
     (install_dir / "config.json").write_text(json.dumps(config, indent=1) + "\n")
     model.save(install_dir / "span_model.npz")

@@ -20,7 +20,12 @@ import torch
 from torch import nn
 
 from propscan.detect.span_model import SPAN_CONTEXT_TOKENS
-from propscan.detect.windows import load_tokenizer, make_windows, pad_batch, tokenize
+from propscan.detect.windows import (
+    WINDOW_STRIDE,
+    average_over_windows,
+    load_tokenizer,
+    tokenize,
+)
 from propscan.evaluate.ptc import read_articles
 from propscan.train.data import (
     N_LABELS,
@@ -159,27 +164,22 @@ def train_step(model: Tagger, opt: torch.optim.Optimizer, batch: list[Example],
 def teacher_token_probs(model: Tagger, tokenizer, texts: dict[str, str], device: str = "cpu",
                         batch_size: int = 32) -> dict[str, np.ndarray]:
     """Each article's per-token probabilities ``(n_tokens, N_LABELS)`` under a trained tagger,
-    averaged where windows overlap: the soft targets of self-training."""
-    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    sums, counts, jobs = {}, {}, []
-    for aid, text in texts.items():
-        ids, _ = tokenize(tokenizer, text)
-        sums[aid] = np.zeros((len(ids), N_LABELS), np.float32)
-        counts[aid] = np.zeros(len(ids), np.float32)
-        jobs += [(aid, w) for w in make_windows(ids, cls_id, sep_id)]
-    jobs.sort(key=lambda j: len(j[1].input_ids))  # similar lengths -> little padding
+    averaged where windows overlap: the soft targets of self-training. Windows are cut as in
+    training (stride :data:`WINDOW_STRIDE`)."""
+    aids = list(texts)
     model.eval()
-    with torch.no_grad():
-        for b in range(0, len(jobs), batch_size):
-            batch = jobs[b:b + batch_size]
-            ids, att = pad_batch([w for _, w in batch])
-            probs = torch.sigmoid(model.logits(torch.from_numpy(ids).to(device),
-                                               torch.from_numpy(att).to(device))).cpu().numpy()
-            for r, (aid, w) in enumerate(batch):
-                part = slice(w.first_token, w.first_token + w.n_content)
-                sums[aid][part] += probs[r, 1:1 + w.n_content]
-                counts[aid][part] += 1
-    return {aid: sums[aid] / np.maximum(counts[aid], 1)[:, None] for aid in texts}
+
+    def run(ids: np.ndarray, att: np.ndarray) -> list[np.ndarray]:
+        with torch.no_grad():
+            logits = model.logits(torch.from_numpy(ids).to(device),
+                                  torch.from_numpy(att).to(device))
+        return [torch.sigmoid(logits).cpu().numpy()]
+
+    averaged = average_over_windows(
+        [tokenize(tokenizer, texts[aid])[0] for aid in aids], run,
+        tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"), (N_LABELS,),
+        stride=WINDOW_STRIDE, batch_size=batch_size)
+    return {aid: outputs[0] for aid, outputs in zip(aids, averaged, strict=True)}
 
 
 def label_unlabelled(teacher: Path, unlabelled: Path, out: Path, device: str = "cpu",
