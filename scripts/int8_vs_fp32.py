@@ -19,13 +19,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from propscan.detect import Detector
 from propscan.evaluate import evaluate_scores
 from propscan.evaluate.ptc import read_articles, read_tc_labels
 from propscan.train.onnx_export import export_fp32, optimize_and_quantize
-from propscan.train.trainer import new_tagger
+from propscan.train.trainer import load_tagger
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -41,8 +40,7 @@ def main() -> None:
     texts = read_articles(args.data / "train-articles")
     texts = {i: texts[i] for i in ids}
     gold = read_tc_labels(args.data / "train-task-flc-tc.labels")
-    model = new_tagger()
-    model.load_state_dict(torch.load(args.run / "joint" / "tagger.pt", map_location="cpu"))
+    model = load_tagger(args.run / "joint" / "tagger.pt")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         dirs = {"fp32": out / "fp32", "int8": int8_dir, "int8 reduce_range": out / "rr"}

@@ -110,6 +110,11 @@ def test_cli_refuses_bad_options_before_any_work(tmp_path: Path) -> None:
     assert alone.returncode == 2 and "--unlabelled needs --folds" in alone.stderr
     missing = run("--folds", "5", "--unlabelled", str(tmp_path / "nope"))
     assert missing.returncode == 2 and "--unlabelled: no such directory" in missing.stderr
+    layers_alone = run("--folds", "5", "--student-layers", "3")
+    assert layers_alone.returncode == 2 and "--student-layers needs --unlabelled" in \
+        layers_alone.stderr
+    too_deep = run("--folds", "5", "--unlabelled", str(tmp_path), "--student-layers", "7")
+    assert too_deep.returncode == 2 and "the base encoder has 6 layers, not 7" in too_deep.stderr
     if not torch.cuda.is_available():
         gpu = run("--device", "cuda")
         assert gpu.returncode == 2 and "sees no CUDA device" in gpu.stderr
@@ -176,3 +181,27 @@ def test_teacher_probabilities_average_the_windows_that_overlap() -> None:
                                atol=1e-5)
     np.testing.assert_allclose(got[windows[0].n_content:],
                                alone[1][windows[0].n_content - WINDOW_STRIDE:], atol=1e-5)
+
+
+def test_a_smaller_student_keeps_the_first_layers_and_reloads_with_its_depth(
+        tmp_path: Path, ptc_articles: Path) -> None:
+    import torch
+
+    from propscan.errors import ConfigError
+    from propscan.train.trainer import checkpoint_layers, load_tagger, new_tagger, train
+
+    full, small = new_tagger(), new_tagger(layers=2)
+    assert checkpoint_layers(full.state_dict()) == 6
+    assert checkpoint_layers(small.state_dict()) == 2
+    # the student's layers are the base encoder's first ones, not fresh weights
+    key = "encoder.encoder.layer.1.attention.self.query.weight"
+    assert torch.equal(full.state_dict()[key], small.state_dict()[key])
+    torch.save(small.state_dict(), tmp_path / "tagger.pt")
+    reloaded = load_tagger(tmp_path / "tagger.pt")
+    assert checkpoint_layers(reloaded.state_dict()) == 2
+    with pytest.raises(ConfigError, match="between 1 and 6"):
+        new_tagger(layers=7)
+    # a second stage must not silently continue from a checkpoint of another depth
+    with pytest.raises(ConfigError, match="has 2 encoder layers, this stage 6"):
+        train(ptc_articles.parent, tmp_path / "run", epochs=1, max_articles=1,
+              init=tmp_path / "tagger.pt", export=False)

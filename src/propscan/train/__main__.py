@@ -20,6 +20,7 @@ from propscan.errors import PropscanError
 from propscan.evaluate.tables import format_cross_validation
 from propscan.train.trainer import (
     ATTENTION_DROPOUT,
+    BASE_LAYERS,
     JOINT_EPOCHS,
     STAGE1_EPOCHS,
     cross_validate,
@@ -67,9 +68,18 @@ def main() -> None:
                         help="with --folds: self-training; each fold's model labels these "
                              "articles (.txt files) for a student trained on the same fold, and "
                              "the students are scored and installed (RUN/self-trained)")
+    parser.add_argument("--student-layers", type=_positive_int, default=None, metavar="N",
+                        help=f"with --unlabelled: students keep only the first N of the base "
+                             f"encoder's {BASE_LAYERS} layers (faster inference; the teachers "
+                             "keep all)")
     args = parser.parse_args()
     if args.unlabelled is not None and not args.folds:
         parser.error("--unlabelled needs --folds")
+    if args.student_layers is not None and args.unlabelled is None:
+        parser.error("--student-layers needs --unlabelled")
+    if args.student_layers is not None and args.student_layers > BASE_LAYERS:
+        parser.error(f"--student-layers: the base encoder has {BASE_LAYERS} layers, not "
+                     f"{args.student_layers}")
     if args.unlabelled is not None and not args.unlabelled.is_dir():
         parser.error(f"--unlabelled: no such directory: {args.unlabelled}")
     if args.device.startswith("cuda"):
@@ -91,7 +101,8 @@ def _run(args: argparse.Namespace) -> None:
                                  seed=args.seed, install=args.install,
                                  attention_dropout=args.attention_dropout, device=args.device,
                                  jobs=args.jobs, split_seed=args.split_seed,
-                                 unlabelled=args.unlabelled)
+                                 unlabelled=args.unlabelled,
+                                 student_layers=args.student_layers)
         print(format_cross_validation(figures))
         return
     fold = None

@@ -112,13 +112,9 @@ def export_model(model, out_dir: Path) -> Path:
 
 def export_checkpoint(checkpoint: Path, out_dir: Path) -> Path:
     """:func:`export_model` for a Tagger state_dict saved by training (``tagger.pt``)."""
-    import torch
+    from propscan.train.trainer import load_tagger
 
-    from propscan.train.trainer import new_tagger
-
-    model = new_tagger()
-    model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
-    return export_model(model, out_dir)
+    return export_model(load_tagger(checkpoint), out_dir)
 
 
 def main() -> None:

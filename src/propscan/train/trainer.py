@@ -10,6 +10,7 @@ import json
 import math
 import multiprocessing
 import random
+import re
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -26,6 +27,7 @@ from propscan.detect.windows import (
     load_tokenizer,
     tokenize,
 )
+from propscan.errors import ConfigError
 from propscan.evaluate.ptc import read_articles
 from propscan.train.data import (
     N_LABELS,
@@ -138,12 +140,37 @@ def span_loss(model: Tagger, hidden: torch.Tensor, spans: torch.Tensor,
 ATTENTION_DROPOUT = 0.1
 
 
-def new_tagger(attention_dropout: float = ATTENTION_DROPOUT) -> Tagger:
-    """The base encoder with fresh heads, set up for fine-tuning."""
+#: layers of the base encoder (all-MiniLM-L6-v2)
+BASE_LAYERS = 6
+
+
+def new_tagger(attention_dropout: float = ATTENTION_DROPOUT, layers: int | None = None
+               ) -> Tagger:
+    """The base encoder with fresh heads, set up for fine-tuning; ``layers`` keeps only its
+    first layers (a smaller, faster student for self-training; default: all)."""
     from transformers import AutoModel
 
+    if layers is not None and not 1 <= layers <= BASE_LAYERS:
+        raise ConfigError(f"layers must be between 1 and {BASE_LAYERS}, got {layers}")
+    depth = {} if layers is None else {"num_hidden_layers": layers}
     return Tagger(AutoModel.from_pretrained(str(base_model_path()),
-                                            attention_probs_dropout_prob=attention_dropout))
+                                            attention_probs_dropout_prob=attention_dropout,
+                                            **depth))
+
+
+def checkpoint_layers(state_dict: dict[str, Any]) -> int:
+    """How many encoder layers a saved Tagger state_dict has."""
+    found = {int(m.group(1)) for key in state_dict
+             if (m := re.match(r"encoder\.encoder\.layer\.(\d+)\.", key))}
+    return max(found) + 1 if found else 0
+
+
+def load_tagger(checkpoint: Path) -> Tagger:
+    """A Tagger saved by training (``tagger.pt``), with as many layers as it was trained with."""
+    state = torch.load(checkpoint, map_location="cpu")
+    model = new_tagger(layers=checkpoint_layers(state))
+    model.load_state_dict(state)
+    return model
 
 
 def train_step(model: Tagger, opt: torch.optim.Optimizer, batch: list[Example],
@@ -189,8 +216,7 @@ def label_unlabelled(teacher: Path, unlabelled: Path, out: Path, device: str = "
     texts = read_articles(unlabelled)
     if max_articles is not None:
         texts = dict(sorted(texts.items())[:max_articles])
-    model = new_tagger()
-    model.load_state_dict(torch.load(teacher, map_location="cpu"))
+    model = load_tagger(teacher)
     probs = teacher_token_probs(model.to(device), load_tokenizer(base_model_path() /
                                                                  "tokenizer.json"),
                                 texts, device)
@@ -216,7 +242,8 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
           init: Path | None = None, span_weight: float = 1.0,
           attention_dropout: float = ATTENTION_DROPOUT, device: str = "cpu",
           export: bool = True, split_seed: int | None = None,
-          unlabelled: Path | None = None, teacher_probs: Path | None = None) -> None:
+          unlabelled: Path | None = None, teacher_probs: Path | None = None,
+          layers: int | None = None) -> None:
     """Fine-tune the tagger.
 
     ``max_articles`` caps the fit set (smoke tests); ``init`` starts from a saved state_dict
@@ -227,7 +254,8 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
     ``seed``) draws the fold assignment, so models that differ only in ``seed`` can share folds.
     ``unlabelled`` with ``teacher_probs`` (from :func:`label_unlabelled`) adds those articles
     to every epoch with the teacher's probabilities as targets (self-training; ``max_articles``
-    caps them too).
+    caps them too). ``layers`` trains only the base encoder's first layers (see
+    :func:`new_tagger`).
     """
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -252,7 +280,8 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
                                                     "all_data": all_data,
                                                     "unlabelled": str(unlabelled or ""),
                                                     "attention_dropout": attention_dropout,
-                                                    "device": device, "seed": seed}))
+                                                    "device": device, "seed": seed,
+                                                    "layers": layers or BASE_LAYERS}))
     tokenizer = load_tokenizer(base_model_path() / "tokenizer.json")
     examples = build_examples(tokenizer, texts, labels, fit)
     log(f"{len(fit)} fit articles -> {len(examples)} windows; dev {len(dev)}, test {len(test)}; "
@@ -270,10 +299,15 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
         log(f"self-training: {len(extra_ids)} unlabelled articles -> {len(soft_examples)} "
             f"windows with the teacher's probabilities ({teacher_probs})")
 
-    model = new_tagger(attention_dropout)
+    model = new_tagger(attention_dropout, layers)
     if init is not None:
+        state = torch.load(init, map_location="cpu")
+        if checkpoint_layers(state) != (layers or BASE_LAYERS):
+            # strict=False below would silently drop (or leave fresh) the extra layers
+            raise ConfigError(f"{init} has {checkpoint_layers(state)} encoder layers, this "
+                              f"stage {layers or BASE_LAYERS}: train it in a new run directory")
         # strict=False: a checkpoint from before the span head starts that head afresh
-        model.load_state_dict(torch.load(init, map_location="cpu"), strict=False)
+        model.load_state_dict(state, strict=False)
         log(f"continuing from {init}")
     model.to(device)
     steps_per_epoch = math.ceil(len(examples) / batch_size)
@@ -358,13 +392,16 @@ SELF_TRAINED = "self-trained"
 
 
 def train_teacher_and_student(data_dir: Path, teacher_dir: Path, student_dir: Path,
-                              unlabelled: Path, **kwargs: Any) -> Path:
+                              unlabelled: Path, student_layers: int | None = None,
+                              **kwargs: Any) -> Path:
     """Self-training in one go: a tagger trained on the gold articles (not exported) labels
     ``unlabelled``; a fresh student learns from the gold and those labels. Returns the
-    student's finished model directory."""
+    student's finished model directory. ``student_layers`` gives the student only the base
+    encoder's first layers (distillation into a faster model; the teacher keeps all)."""
     train_two_stage(data_dir, teacher_dir, export=False, **kwargs)
     return train_two_stage(data_dir, student_dir, unlabelled=unlabelled,
-                           teacher=teacher_dir / "joint" / "tagger.pt", **kwargs)
+                           teacher=teacher_dir / "joint" / "tagger.pt", layers=student_layers,
+                           **kwargs)
 
 
 def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5,
@@ -372,14 +409,15 @@ def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5,
                    joint_epochs: int = JOINT_EPOCHS, threads: int = 2, seed: int = 13,
                    install: Path | None = None, attention_dropout: float = ATTENTION_DROPOUT,
                    device: str = "cpu", jobs: int = 1, split_seed: int | None = None,
-                   unlabelled: Path | None = None) -> dict:
+                   unlabelled: Path | None = None, student_layers: int | None = None) -> dict:
     """Train one two-stage model per fold (resuming finished ones), then score with
     cross-fitting.
 
     With ``unlabelled``, each fold's model is a teacher that labels those articles for a
     student trained on the same fold (:func:`train_teacher_and_student`); the students, in
     ``out_dir/self-trained``, are what is scored and installed. A fold's teacher sees only
-    that fold's training articles, so its held-out articles stay unseen.
+    that fold's training articles, so its held-out articles stay unseen. ``student_layers``
+    makes the students smaller than their teachers (the first layers of the base encoder).
 
     With ``install``, also train on every article and install that model with decoding
     settings fitted on all the folds' held-out predictions. ``jobs`` trains that many models
@@ -400,7 +438,7 @@ def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5,
         if unlabelled is None:
             return (train_two_stage, data_dir, out_dir / name)
         return (train_teacher_and_student, data_dir, out_dir / name, scored_dir / name,
-                unlabelled)
+                unlabelled, student_layers)
 
     if jobs > 1:
         # spawn, not fork: a forked child cannot initialise CUDA
