@@ -376,22 +376,13 @@ def _viterbi_runs(text: str, p_inside: np.ndarray, threshold: float,
                          if "\n" in text[units[i - 1][1]:units[i][0]]] + [len(units)]
     runs = []
     for lo, hi in zip(line_starts, line_starts[1:], strict=False):
-        inside = _best_path(evidence[lo:hi], penalty)
-        i = 0
-        while i < len(inside):
-            if not inside[i]:
-                i += 1
-                continue
-            j = i
-            while j + 1 < len(inside) and inside[j + 1]:
-                j += 1
-            first, last = lo + i, lo + j
+        for start, end in _runs(np.asarray(_best_path(evidence[lo:hi], penalty))):
+            first, last = lo + start, lo + end - 1
             while first < last and _is_edge_mark(text[units[first][0]], _OPENING_QUOTES):
                 first += 1
             while last > first and _is_edge_mark(text[units[last][0]], _CLOSING_QUOTES):
                 last -= 1
             runs.append((units[first][0], units[last][1]))
-            i = j + 1
     return runs
 
 

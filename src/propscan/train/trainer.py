@@ -302,10 +302,10 @@ def train(data_dir: Path, run_dir: Path, *, epochs: int = 3, batch_size: int = 1
     model = new_tagger(attention_dropout, layers)
     if init is not None:
         state = torch.load(init, map_location="cpu")
-        if checkpoint_layers(state) != (layers or BASE_LAYERS):
+        if (found := checkpoint_layers(state)) != (depth := layers or BASE_LAYERS):
             # strict=False below would silently drop (or leave fresh) the extra layers
-            raise ConfigError(f"{init} has {checkpoint_layers(state)} encoder layers, this "
-                              f"stage {layers or BASE_LAYERS}: train it in a new run directory")
+            raise ConfigError(f"{init} has {found} encoder layers, this stage {depth}: train "
+                              "it in a new run directory")
         # strict=False: a checkpoint from before the span head starts that head afresh
         model.load_state_dict(state, strict=False)
         log(f"continuing from {init}")
