@@ -99,6 +99,8 @@ def test_cli_refuses_bad_options_before_any_work(tmp_path: Path) -> None:
 
     import torch
 
+    from propscan.errors import ConfigError
+
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "propscan.train", "--data", str(tmp_path),
                                "--run", str(tmp_path / "run"), *args],
@@ -115,6 +117,21 @@ def test_cli_refuses_bad_options_before_any_work(tmp_path: Path) -> None:
         layers_alone.stderr
     too_deep = run("--folds", "5", "--unlabelled", str(tmp_path), "--student-layers", "7")
     assert too_deep.returncode == 2 and "the base encoder has 6 layers, not 7" in too_deep.stderr
+    no_unlabelled = run("--folds", "5", "--teachers", str(tmp_path))
+    assert no_unlabelled.returncode == 2 and "--teachers needs --unlabelled" in \
+        no_unlabelled.stderr
+    no_teachers = run("--folds", "5", "--unlabelled", str(tmp_path), "--teachers",
+                      str(tmp_path / "nope"))
+    assert no_teachers.returncode == 2 and "--teachers: no such directory" in no_teachers.stderr
+    # a teachers directory without finished models: one line, before any training
+    (tmp_path / "teachers" / "fold0").mkdir(parents=True)
+    unfinished = run("--folds", "5", "--unlabelled", str(tmp_path), "--teachers",
+                     str(tmp_path / "teachers"))
+    assert unfinished.returncode == ConfigError.exit_code and "Traceback" not in \
+        unfinished.stderr
+    assert unfinished.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'teachers' / 'fold0'} holds no finished model to teach with "
+        "(joint/tagger.pt and joint/epoch*/DONE)"]
     if not torch.cuda.is_available():
         gpu = run("--device", "cuda")
         assert gpu.returncode == 2 and "sees no CUDA device" in gpu.stderr
@@ -205,3 +222,58 @@ def test_a_smaller_student_keeps_the_first_layers_and_reloads_with_its_depth(
     with pytest.raises(ConfigError, match="has 2 encoder layers, this stage 6"):
         train(ptc_articles.parent, tmp_path / "run", epochs=1, max_articles=1,
               init=tmp_path / "tagger.pt", export=False)
+
+
+def _finished_teacher(run_dir: Path, fit: list[str]) -> Path:
+    """A teacher directory as a finished two-stage run leaves it (an untrained tagger)."""
+    import torch
+
+    from propscan.train.trainer import new_tagger
+
+    (run_dir / "joint" / "epoch1").mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(new_tagger().state_dict(), run_dir / "joint" / "tagger.pt")
+    (run_dir / "joint" / "epoch1" / "DONE").write_text("ok")
+    (run_dir / "joint" / "split.json").write_text(json.dumps({"fit": fit}))
+    return run_dir
+
+
+def test_reused_teachers_must_share_the_students_folds(tmp_path: Path,
+                                                       ptc_articles: Path) -> None:
+    """A teacher that saw a fold's held-out articles would leak them into the figures through
+    its labels of the unlabelled articles: refused before any training."""
+    from propscan.errors import ConfigError
+    from propscan.train.data import split_ids
+    from propscan.train.trainer import cross_validate
+
+    ids = sorted(p.stem.removeprefix("article") for p in ptc_articles.glob("article*.txt"))
+    for k in range(5):  # each teacher fitted on a different seed's fold k: a leak
+        _finished_teacher(tmp_path / "teachers" / f"fold{k}", split_ids(ids, seed=99,
+                                                                         fold=(k, 5))[0])
+    with pytest.raises(ConfigError, match=r"was fitted on \d+ of the 75 articles fold 0 holds "
+                                          r"out: teachers and students must share folds"):
+        cross_validate(ptc_articles.parent, tmp_path / "run", unlabelled=tmp_path,
+                       teachers=tmp_path / "teachers")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_student_learns_from_a_reused_teacher_without_retraining_it(
+        tmp_path: Path, ptc_articles: Path) -> None:
+    from propscan.train.data import split_ids
+    from propscan.train.trainer import train_teacher_and_student
+
+    unlabelled = tmp_path / "unlabelled"
+    unlabelled.mkdir()
+    (unlabelled / "article1.txt").write_text(_INVENTED * 3, encoding="utf-8")
+    ids = sorted(p.stem.removeprefix("article") for p in ptc_articles.glob("article*.txt"))
+    teacher = _finished_teacher(tmp_path / "teacher", split_ids(ids, seed=13, fold=(0, 5))[0])
+    before = sorted(p.relative_to(teacher) for p in teacher.rglob("*"))
+    final = train_teacher_and_student(ptc_articles.parent, teacher, tmp_path / "student",
+                                      unlabelled, student_layers=2, train_teacher=False,
+                                      epochs=1, joint_epochs=1, max_articles=2, fold=(0, 5),
+                                      attention_dropout=0.0, export=False)
+    assert (final / "DONE").is_file()
+    assert sorted(p.relative_to(teacher) for p in teacher.rglob("*")) == before  # not retrained
+    log = (tmp_path / "student" / "train.log").read_text()
+    assert "self-training: 1 unlabelled articles" in log
+    assert json.loads((tmp_path / "student" / "split.json").read_text())["layers"] == 2

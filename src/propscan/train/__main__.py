@@ -72,6 +72,11 @@ def main() -> None:
                         help=f"with --unlabelled: students keep only the first N of the base "
                              f"encoder's {BASE_LAYERS} layers (faster inference; the teachers "
                              "keep all)")
+    parser.add_argument("--teachers", type=Path, default=None, metavar="DIR",
+                        help="with --unlabelled: take each fold's teacher from DIR/foldK (and "
+                             "DIR/full) instead of training one: another run's teachers (for "
+                             "students of another depth) or RUN/self-trained (a second round "
+                             "of self-training); they must share this run's folds")
     args = parser.parse_args()
     if args.unlabelled is not None and not args.folds:
         parser.error("--unlabelled needs --folds")
@@ -80,6 +85,10 @@ def main() -> None:
     if args.student_layers is not None and args.student_layers > BASE_LAYERS:
         parser.error(f"--student-layers: the base encoder has {BASE_LAYERS} layers, not "
                      f"{args.student_layers}")
+    if args.teachers is not None and args.unlabelled is None:
+        parser.error("--teachers needs --unlabelled")
+    if args.teachers is not None and not args.teachers.is_dir():
+        parser.error(f"--teachers: no such directory: {args.teachers}")
     if args.unlabelled is not None and not args.unlabelled.is_dir():
         parser.error(f"--unlabelled: no such directory: {args.unlabelled}")
     if args.device.startswith("cuda"):
@@ -102,7 +111,8 @@ def _run(args: argparse.Namespace) -> None:
                                  attention_dropout=args.attention_dropout, device=args.device,
                                  jobs=args.jobs, split_seed=args.split_seed,
                                  unlabelled=args.unlabelled,
-                                 student_layers=args.student_layers)
+                                 student_layers=args.student_layers,
+                                 teachers=args.teachers)
         print(format_cross_validation(figures))
         return
     fold = None

@@ -370,6 +370,7 @@ def train_two_stage(data_dir: Path, run_dir: Path, *, epochs: int = STAGE1_EPOCH
     if teacher is not None:
         if unlabelled is None:
             raise ValueError("a teacher needs unlabelled articles to label")
+        _refuse_leaky_teacher(teacher, data_dir, seed, split)
         probs = run_dir / "teacher_probs.npz"
         if not probs.is_file():
             label_unlabelled(teacher, unlabelled, probs, split.get("device", "cpu"),
@@ -387,20 +388,52 @@ def train_two_stage(data_dir: Path, run_dir: Path, *, epochs: int = STAGE1_EPOCH
     return final
 
 
+def _refuse_leaky_teacher(teacher: Path, data_dir: Path, seed: int,
+                          split: dict[str, Any]) -> None:
+    """Refuse a teacher fitted on articles its fold's student is scored on: its labels of the
+    unlabelled articles would carry what it learnt from them into the held-out figures. Only
+    a teacher whose ``split.json`` (written beside ``tagger.pt`` by :func:`train`) is known
+    can be checked."""
+    fold, split_file = split.get("fold"), teacher.parent / "split.json"
+    if fold is None or split.get("all_data") or not split_file.is_file():
+        return
+    split_seed = split.get("split_seed")
+    ids = list(read_articles(Path(data_dir) / "train-articles"))
+    _, _, held_out = split_ids(ids, seed=seed if split_seed is None else split_seed, fold=fold)
+    seen = set(json.loads(split_file.read_text())["fit"]) & set(held_out)
+    if seen:
+        raise ConfigError(f"the teacher {teacher} was fitted on {len(seen)} of the "
+                          f"{len(held_out)} articles fold {fold[0]} holds out: teachers and "
+                          "students must share folds (same --folds and --split-seed)")
+
+
 #: where :func:`cross_validate` puts the self-trained students (``OUT/SELF_TRAINED/foldK``)
 SELF_TRAINED = "self-trained"
 
 
+def finished_teacher(teacher_dir: Path) -> Path:
+    """The ``tagger.pt`` of a finished two-stage run (a teacher to reuse), or a ConfigError
+    naming what is missing."""
+    tagger = teacher_dir / "joint" / "tagger.pt"
+    if not tagger.is_file() or not list(teacher_dir.glob("joint/epoch*/DONE")):
+        raise ConfigError(f"{teacher_dir} holds no finished model to teach with "
+                          "(joint/tagger.pt and joint/epoch*/DONE)")
+    return tagger
+
+
 def train_teacher_and_student(data_dir: Path, teacher_dir: Path, student_dir: Path,
                               unlabelled: Path, student_layers: int | None = None,
-                              **kwargs: Any) -> Path:
+                              train_teacher: bool = True, **kwargs: Any) -> Path:
     """Self-training in one go: a tagger trained on the gold articles (not exported) labels
     ``unlabelled``; a fresh student learns from the gold and those labels. Returns the
     student's finished model directory. ``student_layers`` gives the student only the base
-    encoder's first layers (distillation into a faster model; the teacher keeps all)."""
-    train_two_stage(data_dir, teacher_dir, export=False, **kwargs)
+    encoder's first layers (distillation into a faster model; the teacher keeps all).
+    ``train_teacher=False`` takes the finished model in ``teacher_dir`` as it is (another
+    run's teacher, or a student as the teacher of a second round)."""
+    if train_teacher:
+        train_two_stage(data_dir, teacher_dir, export=False, **kwargs)
     return train_two_stage(data_dir, student_dir, unlabelled=unlabelled,
-                           teacher=teacher_dir / "joint" / "tagger.pt", layers=student_layers,
+                           teacher=finished_teacher(teacher_dir), layers=student_layers,
                            **kwargs)
 
 
@@ -409,7 +442,8 @@ def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5,
                    joint_epochs: int = JOINT_EPOCHS, threads: int = 2, seed: int = 13,
                    install: Path | None = None, attention_dropout: float = ATTENTION_DROPOUT,
                    device: str = "cpu", jobs: int = 1, split_seed: int | None = None,
-                   unlabelled: Path | None = None, student_layers: int | None = None) -> dict:
+                   unlabelled: Path | None = None, student_layers: int | None = None,
+                   teachers: Path | None = None) -> dict:
     """Train one two-stage model per fold (resuming finished ones), then score with
     cross-fitting.
 
@@ -418,6 +452,10 @@ def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5,
     ``out_dir/self-trained``, are what is scored and installed. A fold's teacher sees only
     that fold's training articles, so its held-out articles stay unseen. ``student_layers``
     makes the students smaller than their teachers (the first layers of the base encoder).
+    ``teachers`` takes each fold's teacher from ``teachers/foldK`` (and ``teachers/full``)
+    instead of training one: another run's teachers for students of another depth, or a run's
+    students (``RUN/self-trained``) for a second round of self-training. Each must be finished
+    and fitted on its fold's training articles only (checked against its ``split.json``).
 
     With ``install``, also train on every article and install that model with decoding
     settings fitted on all the folds' held-out predictions. ``jobs`` trains that many models
@@ -433,12 +471,19 @@ def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5,
     common = {"epochs": epochs, "joint_epochs": joint_epochs, "threads": threads, "seed": seed,
               "attention_dropout": attention_dropout, "device": device, "split_seed": split_seed}
     scored_dir = out_dir / SELF_TRAINED if unlabelled is not None else out_dir
+    if teachers is not None:
+        if unlabelled is None:
+            raise ValueError("teachers need unlabelled articles to label")
+        for name, split in runs:  # before any training: a bad teacher must not waste hours
+            _refuse_leaky_teacher(finished_teacher(teachers / name), data_dir, seed,
+                                  {**split, "split_seed": split_seed})
 
     def task(name: str) -> tuple[Any, ...]:
         if unlabelled is None:
             return (train_two_stage, data_dir, out_dir / name)
-        return (train_teacher_and_student, data_dir, out_dir / name, scored_dir / name,
-                unlabelled, student_layers)
+        teacher_dir = out_dir / name if teachers is None else teachers / name
+        return (train_teacher_and_student, data_dir, teacher_dir, scored_dir / name,
+                unlabelled, student_layers, teachers is None)
 
     if jobs > 1:
         # spawn, not fork: a forked child cannot initialise CUDA
