@@ -66,8 +66,9 @@ def main() -> None:
 
     texts = read_articles(args.data / "train-articles")
     held_out = json.loads((args.run / "split.json").read_text())["test"]
+    scored = set(held_out)
     gold = [(a, s, e) for a, _, s, e in read_tc_labels(args.data / "train-task-flc-tc.labels")
-            if a in set(held_out)]
+            if a in scored]
     print(f"fold {args.fold} of {args.folds}: {len(held_out)} held-out articles, {len(gold)} "
           "gold fragments; SI P / R / F1 under fixed decodings (threshold/penalty)")
     for label, model in (("teacher", _model_dir(teacher_dir, args.run / "teacher_model")),
