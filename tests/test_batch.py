@@ -254,6 +254,64 @@ def test_parquet_store_resumes_and_serves_views(tmp_path: Path) -> None:
         assert view.totals()["ok"] == 5
 
 
+def write_records_with_ids(path: Path, broken: bool) -> Path:
+    """Three records with explicit ids; with ``broken`` the second one has an empty text."""
+    with path.open("w", encoding="utf-8") as fh:
+        for n in range(3):
+            text = "" if broken and n == 1 else invented_article(n)
+            fh.write(json.dumps({"id": f"rec{n}", "text": text}) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "parquet"])
+def test_retry_failed_replaces_error_rows_and_a_plain_rerun_keeps_them(
+        tmp_path: Path, kind: str) -> None:
+    records = tmp_path / "records.jsonl"
+    target = tmp_path / ("c.duckdb" if kind == "duckdb" else "pq")
+
+    def run(retry: bool = False) -> tuple[int, int, int]:
+        with (DuckDBStore if kind == "duckdb" else ParquetStore)(target) as store:
+            s = run_batch([records], store, NO_DETECT, chunk_size=2, retry_failed=retry)
+        return s.ok, s.failed, s.skipped
+
+    def rows() -> list[tuple]:
+        with CorpusView(target) as view:
+            return view.con_.execute("SELECT id, status FROM articles ORDER BY id").fetchall()
+
+    write_records_with_ids(records, broken=True)
+    assert run() == (2, 1, 0)
+    write_records_with_ids(records, broken=False)  # the source fixed, same ids
+    assert run() == (0, 0, 3)  # a plain re-run skips failed records too
+    assert rows() == [("rec0", "ok"), ("rec1", "error"), ("rec2", "ok")]
+    assert run(retry=True) == (1, 0, 2)
+    assert rows() == [("rec0", "ok"), ("rec1", "ok"), ("rec2", "ok")]
+    assert run(retry=True) == (0, 0, 3)
+
+
+def test_a_parquet_retry_killed_before_dropping_the_old_error_row_is_repaired_on_open(
+        tmp_path: Path) -> None:
+    records, out = tmp_path / "records.jsonl", tmp_path / "pq"
+    write_records_with_ids(records, broken=True)
+    with ParquetStore(out) as store:
+        run_batch([records], store, NO_DETECT, chunk_size=2)
+    saved = {p.name: p.read_bytes() for p in (out / "articles").glob("*.parquet")}
+    write_records_with_ids(records, broken=False)
+    with ParquetStore(out) as store:
+        assert run_batch([records], store, NO_DETECT, retry_failed=True).ok == 1
+    # The state a kill leaves between committing the new part and rewriting the old one:
+    # the old error row back in its part, and the marker still there.
+    for name, data in saved.items():
+        (out / "articles" / name).write_bytes(data)
+    (out / "retry-in-progress").write_text("")
+    with CorpusView(out) as view:
+        assert view.totals()["failed"] == 1  # the duplicate a reader would see
+    with ParquetStore(out):
+        assert not (out / "retry-in-progress").exists()
+    with CorpusView(out) as view:
+        assert view.con_.execute("SELECT id, status FROM articles ORDER BY id").fetchall() == [
+            ("rec0", "ok"), ("rec1", "ok"), ("rec2", "ok")]
+
+
 def test_open_store_needs_exactly_one_target(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="exactly one"):
         open_store()

@@ -61,6 +61,21 @@ def test_batch_then_stats_then_report(tmp_path: Path) -> None:
     assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
+def test_retry_failed_processes_a_fixed_record_again(tmp_path: Path) -> None:
+    corpus, db = tmp_path / "r.jsonl", tmp_path / "c.duckdb"
+    good = {"id": "memo-1", "text": "The committee met on Monday and approved the budget."}
+    corpus.write_text(json.dumps(good) + "\n" + json.dumps({"id": "memo-2", "text": ""}) + "\n")
+    first = runner.invoke(app, ["batch", str(corpus), "--db", str(db), "--no-detect"])
+    assert "1 ok, 1 failed, 0 already stored" in first.output
+    corpus.write_text(json.dumps(good) + "\n" + json.dumps({**good, "id": "memo-2"}) + "\n")
+    retry = runner.invoke(app, ["batch", str(corpus), "--db", str(db), "--no-detect",
+                                "--retry-failed"])
+    assert retry.exit_code == 0, retry.output
+    assert "1 ok, 0 failed, 1 already stored" in retry.output
+    assert query(db, "SELECT id, status FROM articles ORDER BY id") == [
+        ("memo-1", "ok"), ("memo-2", "ok")]
+
+
 def test_batch_errors_are_one_line_with_exit_codes(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["batch", str(tmp_path / "nope"), "--db",
                                   str(tmp_path / "c.duckdb")])

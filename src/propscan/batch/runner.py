@@ -45,8 +45,13 @@ ProgressCallback = Callable[[BatchSummary, list[Result]], None]
 def run_batch(paths: list[str | Path], store: DuckDBStore | ParquetStore,
               settings: PipelineSettings, *, engine: str = "local", workers: int = 1,
               scheduler: Any = None, chunk_size: int = 32,
-              on_chunk: ProgressCallback | None = None) -> BatchSummary:
-    """Analyse every record under ``paths`` not yet in ``store``; return the run's summary."""
+              on_chunk: ProgressCallback | None = None,
+              retry_failed: bool = False) -> BatchSummary:
+    """Analyse every record under ``paths`` not yet in ``store``; return the run's summary.
+
+    ``retry_failed`` also processes again the records an earlier run stored as failed (after
+    an upgrade that fixes what failed them); their error rows are replaced by the new results.
+    """
     if engine not in ENGINES:
         raise ConfigError(f"The 'engine' parameter must be one of {', '.join(ENGINES)}. "
                           f"Got {engine!r} instead.")
@@ -57,7 +62,8 @@ def run_batch(paths: list[str | Path], store: DuckDBStore | ParquetStore,
         # connect before the run is recorded: an unreachable scheduler leaves no trace
         scheduler = own_client = connect_dask(scheduler)
     try:
-        return _run(paths, store, settings, engine, workers, scheduler, chunk_size, on_chunk)
+        return _run(paths, store, settings, engine, workers, scheduler, chunk_size, on_chunk,
+                    retry_failed)
     finally:
         if own_client is not None:
             own_client.close()
@@ -65,10 +71,10 @@ def run_batch(paths: list[str | Path], store: DuckDBStore | ParquetStore,
 
 def _run(paths: list[str | Path], store: DuckDBStore | ParquetStore, settings: PipelineSettings,
          engine: str, workers: int, scheduler: Any, chunk_size: int,
-         on_chunk: ProgressCallback | None) -> BatchSummary:
+         on_chunk: ProgressCallback | None, retry_failed: bool) -> BatchSummary:
     run_id = store.start_run([str(p) for p in paths])
     summary = BatchSummary(run_id=run_id)
-    fresh = _skip_known(iter_records(paths), store.known_ids(), summary)
+    fresh = _skip_known(iter_records(paths), store.known_ids(retry_failed), summary)
     chunks = chunked(fresh, chunk_size)
     model_info: dict[str, Any] = {}  # filled by the engine once its model is loaded
     if engine == "dask":

@@ -2,7 +2,8 @@
 
 One writer, the client process, owns the store. Each chunk of results is written atomically
 (one DuckDB transaction; for Parquet, files renamed into place), so a run killed at any moment
-and run again ends with every record stored exactly once: ids already stored are skipped.
+and run again ends with every record stored exactly once: ids already stored are skipped
+(with ``--retry-failed``, failed ones are processed again and their error rows replaced).
 
 Schema (the same columns in both stores)::
 
@@ -124,9 +125,11 @@ class DuckDBStore(DatabaseHandle):
         self.con_.execute(_DDL)
         return self
 
-    def known_ids(self) -> set[str]:
-        """Ids already stored (ok or failed): a re-run skips them."""
-        return {row[0] for row in self.con_.execute("SELECT id FROM articles").fetchall()}
+    def known_ids(self, retry_failed: bool = False) -> set[str]:
+        """Ids already stored: a re-run skips them. ``retry_failed`` leaves out the records
+        stored as failed, so they are processed again (their error rows are then replaced)."""
+        where = " WHERE status = 'ok'" if retry_failed else ""
+        return {row[0] for row in self.con_.execute(f"SELECT id FROM articles{where}").fetchall()}
 
     def start_run(self, inputs: list[str]) -> int:
         run_id = self.con_.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()[0]
@@ -149,6 +152,10 @@ class DuckDBStore(DatabaseHandle):
         con.register("new_spans", spans)
         try:
             con.execute("BEGIN TRANSACTION")
+            # A record processed again (--retry-failed) replaces its error row; an ok row is
+            # never replaced, so a replayed chunk stays idempotent.
+            con.execute("DELETE FROM articles WHERE status <> 'ok' "
+                        "AND id IN (SELECT id FROM new_articles)")
             # Spans first, only for ids not stored yet, so a duplicate id can never double them.
             con.execute('INSERT INTO spans SELECT * FROM new_spans '
                         'WHERE article_id NOT IN (SELECT id FROM articles)')
@@ -178,6 +185,8 @@ class ParquetStore(DatabaseHandle):
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)  # no connection: con_ stays None, so close() has nothing to do
         self._part = 0
+        # failed ids a --retry-failed run processes again -> the parts holding their error rows
+        self._retrying: dict[str, list[Path]] = {}
 
     def open(self) -> ParquetStore:
         for sub in ("articles", "spans", "runs"):
@@ -188,15 +197,25 @@ class ParquetStore(DatabaseHandle):
                 orphan.unlink()
         for tmp in (self.path / "articles").glob("*.tmp"):
             tmp.unlink()
+        self._retrying = {}
+        if (self.path / _RETRY_MARKER).exists():  # a retry run killed mid-replacement
+            self._drop_replaced_errors()
         return self
 
-
-    def known_ids(self) -> set[str]:
+    def known_ids(self, retry_failed: bool = False) -> set[str]:
+        """Ids already stored: a re-run skips them. ``retry_failed`` leaves out the records
+        stored as failed, so they are processed again (their error rows are then replaced)."""
         import pyarrow.parquet as pq
 
         ids: set[str] = set()
         for part in (self.path / "articles").glob("*.parquet"):
-            ids.update(pq.read_table(part, columns=["id"]).column("id").to_pylist())
+            table = pq.read_table(part, columns=["id", "status"])
+            for id_, status in zip(table.column("id").to_pylist(),
+                                   table.column("status").to_pylist(), strict=True):
+                if retry_failed and status != "ok":
+                    self._retrying.setdefault(id_, []).append(part)
+                else:
+                    ids.add(id_)
         return ids
 
     def start_run(self, inputs: list[str]) -> int:
@@ -217,10 +236,30 @@ class ParquetStore(DatabaseHandle):
         articles, spans = results_to_arrow(results, run_id)
         self._part += 1
         name = f"run{run_id:04d}-{self._part:06d}.parquet"
+        retried = {r.id for r in results if r.id in self._retrying}
+        if retried:  # says "repair on open" until the old error rows are gone
+            (self.path / _RETRY_MARKER).write_text("")
         for table, sub in ((spans, "spans"), (articles, "articles")):
             tmp = self.path / sub / (name + ".tmp")
             pq.write_table(table, tmp)
             os.replace(tmp, self.path / sub / name)
+        if retried:
+            for part in {p for id_ in retried for p in self._retrying.pop(id_)}:
+                _drop_error_rows(part, retried)
+            (self.path / _RETRY_MARKER).unlink()
+
+    def _drop_replaced_errors(self) -> None:
+        """Drop every error row that a later part has replaced, then the repair marker: what
+        a --retry-failed run killed between its two steps left to do."""
+        import pyarrow.parquet as pq
+
+        parts = sorted((self.path / "articles").glob("*.parquet"), key=_part_order)
+        ids = [pq.read_table(p, columns=["id"]).column("id").to_pylist() for p in parts]
+        newest = {id_: index for index, part_ids in enumerate(ids) for id_ in part_ids}
+        for index, (part, part_ids) in enumerate(zip(parts, ids, strict=True)):
+            if later := {id_ for id_ in part_ids if newest[id_] > index}:
+                _drop_error_rows(part, later)
+        (self.path / _RETRY_MARKER).unlink(missing_ok=True)
 
     def finish_run(self, run_id: int, n_ok: int, n_failed: int, n_skipped: int) -> None:
         self._run.update(finished=_now().isoformat(), n_ok=n_ok, n_failed=n_failed,
@@ -232,6 +271,30 @@ class ParquetStore(DatabaseHandle):
         tmp = target.with_suffix(".tmp")
         tmp.write_text(json.dumps(self._run, indent=2))
         os.replace(tmp, target)
+
+
+#: present while a --retry-failed run has error rows left to drop (see ParquetStore.write)
+_RETRY_MARKER = "retry-in-progress"
+
+
+def _drop_error_rows(part: Path, ids: set[str]) -> None:
+    """Rewrite one articles part (atomically) without the error rows of ``ids``."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(part)
+    drop = pc.and_(pc.is_in(table.column("id"), value_set=pa.array(sorted(ids), pa.string())),
+                   pc.not_equal(table.column("status"), "ok"))
+    if pc.any(drop).as_py():
+        tmp = part.with_name(part.name + ".tmp")
+        pq.write_table(table.filter(pc.invert(drop)), tmp)
+        os.replace(tmp, part)
+
+
+def _part_order(part: Path) -> tuple[int, int]:
+    """Parts in the order they were written: ``run0003-000012.parquet`` -> (3, 12)."""
+    run, number = part.name.split(".")[0].split("-")
+    return int(run.removeprefix("run")), int(number)
 
 
 def open_store(db: str | Path | None = None, parquet: str | Path | None = None

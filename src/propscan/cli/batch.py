@@ -50,6 +50,9 @@ def batch(
     model_dir: Annotated[Path | None, typer.Option(help="Use a model from this directory "
                                                         "instead of the bundled one.")] = None,
     threads: Annotated[int | None, typer.Option(help="Inference threads per worker.")] = None,
+    retry_failed: Annotated[bool, typer.Option(
+        "--retry-failed", help="Process again the records stored as failed by earlier runs "
+                               "(after an upgrade); their error rows are replaced.")] = False,
 ) -> None:
     """Analyze a corpus into DuckDB; re-running skips articles already stored."""
     from propscan.batch.engines import PipelineSettings
@@ -73,7 +76,7 @@ def batch(
         with _Progress(total) as progress:
             summary = run_batch(paths, store, settings, engine=engine.value, workers=workers,
                                 scheduler=scheduler, chunk_size=chunk_size,
-                                on_chunk=progress.update)
+                                on_chunk=progress.update, retry_failed=retry_failed)
     finally:
         store.close()
     target = db if db is not None else parquet
