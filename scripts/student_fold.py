@@ -25,7 +25,7 @@ from pathlib import Path
 from propscan.detect import Detector, candidate_spans
 from propscan.evaluate import si_scores
 from propscan.evaluate.ptc import read_articles, read_tc_labels
-from propscan.train.crossfit import _fold_model
+from propscan.train.crossfit import exported_fold_model
 from propscan.train.onnx_export import export_checkpoint
 from propscan.train.trainer import finished_teacher, train_teacher_and_student
 
@@ -37,7 +37,7 @@ _DECODINGS = [(0.2, 0.6), (0.2, 0.3), (0.15, 0.6), (0.25, 0.6), (0.25, 0.9)]
 def _model_dir(run_dir: Path, export_to: Path) -> Path:
     """The run's exported model, exporting its checkpoint when training skipped the export."""
     try:
-        return _fold_model(run_dir)
+        return exported_fold_model(run_dir)
     except FileNotFoundError:
         if not (export_to / "model.onnx").is_file():
             export_checkpoint(finished_teacher(run_dir), export_to)

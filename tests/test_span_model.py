@@ -255,9 +255,9 @@ def test_a_fold_model_is_the_last_exported_stage(tmp_path: Path) -> None:
         (tmp_path / stage).mkdir(parents=True)
         (tmp_path / stage / "DONE").write_text("ok")
     with pytest.raises(FileNotFoundError, match="no finished model"):
-        crossfit._fold_model(tmp_path)  # finished, but nothing exported yet
+        crossfit.exported_fold_model(tmp_path)  # finished, but nothing exported yet
     (tmp_path / "joint/epoch2/model.onnx").write_bytes(b"onnx")
-    assert crossfit._fold_model(tmp_path) == tmp_path / "joint/epoch2"
+    assert crossfit.exported_fold_model(tmp_path) == tmp_path / "joint/epoch2"
 
 
 def test_reasons_never_cite_a_function_word() -> None:

@@ -47,8 +47,9 @@ from propscan.evaluate.ptc import read_articles, read_tc_labels
 from propscan.evaluate.tables import format_cross_validation
 from propscan.techniques import TECHNIQUE_NAMES
 
-__all__ = ["oof_scores", "fit_decoding", "cross_fitted_figures", "cross_fitted_si_predictions",
-           "expected_calibration_error", "install", "model_version"]
+__all__ = ["exported_fold_model", "oof_scores", "fit_decoding", "cross_fitted_figures",
+           "cross_fitted_si_predictions", "expected_calibration_error", "install",
+           "model_version"]
 
 # candidate fragments: thresholded runs with gaps joined (switch penalty 0), or the Viterbi
 # decoder (see propscan.detect.candidate_spans), whose threshold is the neutral p(inside)
@@ -77,7 +78,7 @@ def fold_dirs(cv_dir: Path) -> list[Path]:
     return sorted(p for p in Path(cv_dir).glob("fold*") if (p / "split.json").is_file())
 
 
-def _fold_model(fold_dir: Path) -> Path:
+def exported_fold_model(fold_dir: Path) -> Path:
     """The fold's finished model: the joint stage's when there is one (see
     :func:`propscan.train.trainer.train_two_stage`)."""
     def exported(pattern: str) -> list[Path]:
@@ -110,8 +111,8 @@ def oof_scores(cv_dir: Path, texts: dict[str, str], threads: int = 2
     scores, states = {}, {}
     for k, fd in enumerate(folds):
         ids = sorted(a for a, f in fold_of.items() if f == k)
-        _log(f"scoring {len(ids)} held-out articles with {_fold_model(fd)}")
-        det = Detector(_fold_model(fd), threads=threads).load()
+        _log(f"scoring {len(ids)} held-out articles with {exported_fold_model(fd)}")
+        det = Detector(exported_fold_model(fd), threads=threads).load()
         for aid, (sc, st) in zip(ids, det.encode([texts[i] for i in ids]), strict=True):
             # float16 halves the caches; round fresh values the same way so that a first run
             # and a cached rerun print the same figures
