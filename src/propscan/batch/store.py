@@ -209,10 +209,13 @@ class ParquetStore(DatabaseHandle):
 
         ids: set[str] = set()
         for part in (self.path / "articles").glob("*.parquet"):
+            if not retry_failed:  # the usual start of a run: ids only
+                ids.update(pq.read_table(part, columns=["id"]).column("id").to_pylist())
+                continue
             table = pq.read_table(part, columns=["id", "status"])
             for id_, status in zip(table.column("id").to_pylist(),
                                    table.column("status").to_pylist(), strict=True):
-                if retry_failed and status != "ok":
+                if status != "ok":
                     self._retrying.setdefault(id_, []).append(part)
                 else:
                     ids.add(id_)

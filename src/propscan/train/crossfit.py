@@ -111,8 +111,9 @@ def oof_scores(cv_dir: Path, texts: dict[str, str], threads: int = 2
     scores, states = {}, {}
     for k, fd in enumerate(folds):
         ids = sorted(a for a, f in fold_of.items() if f == k)
-        _log(f"scoring {len(ids)} held-out articles with {exported_fold_model(fd)}")
-        det = Detector(exported_fold_model(fd), threads=threads).load()
+        model = exported_fold_model(fd)
+        _log(f"scoring {len(ids)} held-out articles with {model}")
+        det = Detector(model, threads=threads).load()
         for aid, (sc, st) in zip(ids, det.encode([texts[i] for i in ids]), strict=True):
             # float16 halves the caches; round fresh values the same way so that a first run
             # and a cached rerun print the same figures
