@@ -63,6 +63,16 @@ def test_bad_option_value_is_a_usage_error():
     assert result.returncode == 2 and b"Traceback" not in result.stderr
 
 
+def test_version_names_the_installed_model():
+    from propscan import __version__
+    from propscan.detect import Detector
+
+    result = run_cli("--version")
+    info = Detector().load().info
+    assert result.returncode == 0
+    assert result.stdout.decode() == f"propscan {__version__} ({info['name']} {info['version']})\n"
+
+
 def test_stdin_and_json_output(shared_example: Path):
     result = run_cli("analyze", "-", "--format", "json", "--no-detect",
                      stdin=shared_example.read_bytes())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -54,14 +55,21 @@ def handle_errors(command: F) -> F:
 def _version(value: bool) -> None:
     if value:
         from propscan import __version__
+        from propscan.detect import DEFAULT_MODEL_DIR
 
-        print(f"propscan {__version__}")
+        # the model version too: a bug report or a stored result names both
+        try:
+            config = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
+            model = f"{config.get('name', 'model')} {config.get('version', '?')}"
+        except (OSError, ValueError):
+            model = "no model installed"
+        print(f"propscan {__version__} ({model})")
         raise typer.Exit()
 
 
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Show the version and exit."),
+                                 help="Show the version (and the installed model's) and exit."),
 ) -> None:
     """Find propaganda techniques in news articles, offline."""

@@ -54,7 +54,7 @@ def batch(
         "--retry-failed", help="Process again the records stored as failed by earlier runs "
                                "(after an upgrade); their error rows are replaced.")] = False,
 ) -> None:
-    """Analyze a corpus into DuckDB; re-running skips articles already stored."""
+    """Analyze a corpus into DuckDB (or Parquet parts); re-running skips records already stored."""
     from propscan.batch.engines import PipelineSettings
     from propscan.batch.readers import estimate_total
     from propscan.batch.runner import run_batch
