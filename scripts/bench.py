@@ -4,15 +4,15 @@ Usage: python scripts/bench.py [--threads 2] [--limit N] [--large]
        python scripts/bench.py --compare DIR DIR ... [--rounds 3] [--threads 1]
        python scripts/bench.py --profile [--limit 30]
 
-The detector runs as the CLI and batch jobs run it (16 articles per inference call, fused int8
-graph, windows of 256 tokens with stride 224).
+The detector runs as the CLI and batch jobs run it (fused int8 graph, windows of 256 tokens with
+stride 224, one window per inference call, ``--threads`` worker threads, 16 articles at a time).
 ``--large`` also times a randomly initialised RoBERTa-large-shaped encoder exported the same way
 (fused, int8; needs the train extra: torch, transformers), so the cost of the published
 winners' architecture is measured rather than guessed.
 ``--compare`` times several model directories interleaved round by round on the same texts, so a
 busy machine slows all of them alike; it prints each one's median time and its ratio to the first.
 ``--profile`` runs onnxruntime's profiler over the encoder pass and prints each operator's share
-of the kernel time (where a faster graph would have to save).
+of the kernel time (where a faster graph would have to save), summed over the worker threads.
 Prints figures; asserts nothing.
 """
 
@@ -34,7 +34,10 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def _texts(limit: int | None) -> list[str]:
-    paths = sorted((SHARED / "data" / "ptc-train" / "train-articles").glob("*.txt"))[:limit]
+    folder = SHARED / "data" / "ptc-train" / "train-articles"
+    paths = sorted(folder.glob("*.txt"))[:limit]
+    if not paths:
+        raise SystemExit(f"error: no PTC articles in {folder} (is ../shared beside the checkout?)")
     return [p.read_text(encoding="utf-8") for p in paths]
 
 
@@ -80,7 +83,8 @@ def _profile(model_dir: Path | None, texts: list[str], threads: int) -> None:
 
     detector = Detector(model_dir, threads=threads).load()
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
+    options.intra_op_num_threads = 1  # as the detector's session: threads run windows
+    options.inter_op_num_threads = 1
     options.enable_profiling = True
     with tempfile.TemporaryDirectory() as tmp:
         options.profile_file_prefix = str(Path(tmp) / "ort")
@@ -97,7 +101,7 @@ def _profile(model_dir: Path | None, texts: list[str], threads: int) -> None:
             by_op[event["args"]["op_name"]] += event["dur"]
     total = sum(by_op.values())
     print(f"encoder pass over {len(texts)} articles, {threads} threads: {elapsed:.1f} s, "
-          f"{total / 1e6:.1f} s in onnxruntime kernels")
+          f"{total / 1e6:.1f} s in onnxruntime kernels (summed over the threads)")
     for op, microseconds in by_op.most_common(6):
         print(f"  {op:28s} {microseconds / 1e6:6.2f} s  {100 * microseconds / total:5.1f}%")
 

@@ -56,6 +56,27 @@ def test_detect_sets_article_spans_whose_text_matches(detector: Detector,
         assert article.text[span.start:span.end] == span.text
 
 
+def test_an_article_gets_the_same_fragments_alone_and_in_a_corpus(detector: Detector,
+                                                                   example_text: str) -> None:
+    # int8 activations are quantised with one scale per inference call: windows batched
+    # together would change each other's scores, and the web view would disagree with a batch
+    # report on the same article
+    other = (Path(__file__).resolve().parents[1] / "src" / "propscan" / "examples"
+             / "invented_article.txt").read_text(encoding="utf-8")
+    together = detector.detect_texts([other, example_text, other * 3])
+    assert together[1] == detector.detect_text(example_text)
+    assert together[0] == detector.detect_text(other)
+    alone = detector.predict([example_text])[0]
+    assert np.array_equal(detector.predict([other * 2, example_text])[1], alone)
+    serial = Detector(threads=1).load()
+    assert serial.detect_text(example_text) == together[1]  # worker threads change nothing
+
+
+def test_detector_threads_must_be_positive() -> None:
+    with pytest.raises(ConfigError, match="threads"):
+        Detector(threads=0)
+
+
 def test_predict_scores_every_character(detector: Detector) -> None:
     text = "They are traitors and cowards.  Everyone knows it!"
     (scores,) = detector.predict([text])

@@ -15,8 +15,10 @@ a calibrated confidence and a reason. :meth:`Detector.classify` labels given fra
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +50,11 @@ DEFAULT_MODEL_DIR = Path(__file__).parent / "model"
 Fragment = tuple[int, int, str, float, str]
 
 _DEFAULT_CONFIG = {"threshold": 0.4, "max_gap_chars": 3, "min_chars": 3, "repetition_rule": True}
-_BATCH = 16
+# One window per inference call. The int8 graph quantises activations with one scale per call
+# (DynamicQuantizeLinear is per tensor), so a batch's windows change each other's scores: the
+# same article scored within a corpus or alone gave different fragments in 38 of 40 articles.
+# Alone, a window's scores depend on its own tokens only; worker threads keep the cores busy.
+_BATCH = 1
 _CHUNK = 16  # articles per predict call: bounds the live per-character score arrays
 _REPETITION = "Repetition"
 # what the Viterbi decoder steps over: words and single punctuation marks
@@ -63,6 +69,8 @@ class Detector:
     def __init__(self, model_dir: Path | None = None, *, threads: int | None = None,
                  threshold: float | None = None) -> None:
         self.model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+        if threads is not None and threads < 1:
+            raise ConfigError(f"threads must be at least 1, got {threads}")
         self.threads = threads
         if threshold is not None and not 0.0 < threshold < 1.0:
             raise ConfigError(f"threshold must be between 0 and 1, got {threshold}")
@@ -72,6 +80,7 @@ class Detector:
         self.session_ = None
         self.tokenizer_ = None
         self.span_model_: SpanModel | None = None
+        self.pool_: ThreadPoolExecutor | None = None
 
     # ---- loading -------------------------------------------------------------------------
     def load(self) -> Detector:
@@ -87,9 +96,14 @@ class Detector:
         import onnxruntime as ort  # imported here so `import propscan.detect` stays light
 
         options = ort.SessionOptions()
-        if self.threads:
-            options.intra_op_num_threads = self.threads
-            options.inter_op_num_threads = 1
+        # parallel across windows, not inside one: each window runs on one of `threads` worker
+        # threads (one call per window, see _BATCH), which kept 2 cores busier than ORT's
+        # intra-op threads did on small calls
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        workers = self.threads or _available_cores()
+        if workers > 1:
+            self.pool_ = ThreadPoolExecutor(workers, thread_name_prefix="propscan-onnx")
         try:
             self.session_ = ort.InferenceSession(str(model_path), options,
                                                  providers=["CPUExecutionProvider"])
@@ -173,7 +187,8 @@ class Detector:
 
         averaged = average_over_windows([ids for ids, _ in per_text], run,
                                         tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]"),
-                                        columns, stride=INFERENCE_STRIDE, batch_size=_BATCH)
+                                        columns, stride=INFERENCE_STRIDE, batch_size=_BATCH,
+                                        map_batches=self.pool_.map if self.pool_ else map)
         out: list[tuple[np.ndarray, TokenStates | None]] = []
         for text, (_, offsets), outputs in zip(texts, per_text, averaged, strict=True):
             token_states = TokenStates(offsets, outputs[1]) if with_states else None
@@ -307,6 +322,14 @@ class Detector:
             seen[(start, end)] = k + 1
             out.append(ranking[min(k, len(ranking) - 1)])
         return out
+
+
+def _available_cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _chars_from_tokens(n_chars: int, offsets: np.ndarray, token_scores: np.ndarray) -> np.ndarray:

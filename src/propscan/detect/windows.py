@@ -6,7 +6,7 @@ it learnt from; so this module depends only on ``tokenizers`` and numpy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,7 +87,8 @@ def pad_batch(windows: list[Window]) -> tuple[np.ndarray, np.ndarray]:
 def average_over_windows(token_ids: Sequence[np.ndarray],
                          run: Callable[[np.ndarray, np.ndarray], Sequence[np.ndarray]],
                          cls_id: int, sep_id: int, columns: Sequence[int], *,
-                         stride: int = WINDOW_STRIDE, batch_size: int = 16
+                         stride: int = WINDOW_STRIDE, batch_size: int = 16,
+                         map_batches: Callable[[Callable, Iterable], Iterator] = map
                          ) -> list[list[np.ndarray]]:
     """Run a token model over every sequence's windows; average its outputs per token.
 
@@ -95,16 +96,17 @@ def average_over_windows(token_ids: Sequence[np.ndarray],
     array ``(batch, width, columns[k])`` per output, position 0 being ``[CLS]``. Windows of all
     sequences are batched together, shortest first, so little is padded. Returns, for each
     sequence, one ``(n_tokens, columns[k])`` array per output, averaged where windows overlap.
-    The ONNX detector and the torch teacher of self-training both encode through this.
+    ``map_batches`` (``map``, or a thread pool's ``map``) calls ``run`` on the batches, in
+    order. The ONNX detector and the torch teacher of self-training both encode through this.
     """
     jobs = [(i, w) for i, ids in enumerate(token_ids) if len(ids)
             for w in make_windows(ids, cls_id, sep_id, stride=stride)]
     jobs.sort(key=lambda j: len(j[1].input_ids))
     sums = [[np.zeros((len(ids), c), np.float32) for c in columns] for ids in token_ids]
     counts = [np.zeros(len(ids), np.float32) for ids in token_ids]
-    for b in range(0, len(jobs), batch_size):
-        batch = jobs[b:b + batch_size]
-        outputs = run(*pad_batch([w for _, w in batch]))
+    batches = [jobs[b:b + batch_size] for b in range(0, len(jobs), batch_size)]
+    results = map_batches(lambda batch: run(*pad_batch([w for _, w in batch])), batches)
+    for batch, outputs in zip(batches, results, strict=True):
         for r, (i, w) in enumerate(batch):
             part = slice(w.first_token, w.first_token + w.n_content)
             for total, output in zip(sums[i], outputs, strict=False):
