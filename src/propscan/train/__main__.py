@@ -77,7 +77,16 @@ def main() -> None:
                              "DIR/full) instead of training one: another run's teachers (for "
                              "students of another depth) or RUN/self-trained (a second round "
                              "of self-training); they must share this run's folds")
+    parser.add_argument("--scores-only", action="store_true",
+                        help="with --folds: train, write the out-of-fold score caches and stop; "
+                             "cross-fit later, e.g. on another machine, with `python -m "
+                             "propscan.train.crossfit` (scripts/gpu_session.sh does this)")
     args = parser.parse_args()
+    if args.scores_only and not args.folds:
+        parser.error("--scores-only needs --folds")
+    if args.scores_only and args.install is not None:
+        parser.error("--scores-only installs nothing: drop --install (the all-data model is "
+                     "installed when cross-fitting, with --final and --install)")
     if args.unlabelled is not None and not args.folds:
         parser.error("--unlabelled needs --folds")
     if args.student_layers is not None and args.unlabelled is None:
@@ -112,7 +121,11 @@ def _run(args: argparse.Namespace) -> None:
                                  jobs=args.jobs, split_seed=args.split_seed,
                                  unlabelled=args.unlabelled,
                                  student_layers=args.student_layers,
-                                 teachers=args.teachers)
+                                 teachers=args.teachers, scores_only=args.scores_only)
+        if args.scores_only:
+            print(f"out-of-fold scores written to {figures['scored_dir']}; cross-fit with "
+                  f"python -m propscan.train.crossfit {figures['scored_dir']} --data {args.data}")
+            return
         print(format_cross_validation(figures))
         return
     fold = None

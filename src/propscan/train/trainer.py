@@ -443,7 +443,7 @@ def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5,
                    install: Path | None = None, attention_dropout: float = ATTENTION_DROPOUT,
                    device: str = "cpu", jobs: int = 1, split_seed: int | None = None,
                    unlabelled: Path | None = None, student_layers: int | None = None,
-                   teachers: Path | None = None) -> dict:
+                   teachers: Path | None = None, scores_only: bool = False) -> dict:
     """Train one two-stage model per fold (resuming finished ones), then score with
     cross-fitting.
 
@@ -462,6 +462,10 @@ def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5,
     at once, each in its own process with ``threads`` threads (a GPU or a many-core machine;
     on two cores, two one-thread jobs stepped at 4.9 s each against 2.6 s for one two-thread
     job: no faster).
+
+    ``scores_only`` stops after writing the out-of-fold score caches and returns
+    ``{"scored_dir": ...}``: cross-fitting is CPU work, best done on a machine whose
+    cores are known (see MODEL_CARD.md, "Training on a GPU").
     """
     from propscan.train import crossfit
 
@@ -497,4 +501,8 @@ def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5,
             fn, *args = task(name)
             finished.append(fn(*args, **common, **split))
     final = finished[-1] if install is not None else None
+    if scores_only:
+        crossfit.oof_scores(scored_dir, read_articles(Path(data_dir) / "train-articles"),
+                            threads * jobs)
+        return {"scored_dir": str(scored_dir)}
     return crossfit.run(scored_dir, data_dir, final, install, threads * jobs)
