@@ -42,7 +42,8 @@ def analyze(
                                          help="Run the detector (off: ingestion only).")] = True,
     model_dir: Annotated[Path | None, typer.Option(help="Use a model from this directory "
                                                         "instead of the bundled one.")] = None,
-    threads: Annotated[int | None, typer.Option(help="Inference threads.")] = None,
+    threads: Annotated[int | None, typer.Option(
+        help="Inference threads (default: every core this process may use).")] = None,
 ) -> None:
     """Analyze one article: metadata, cleaned body and propaganda techniques found."""
     if threads is not None and threads < 1:

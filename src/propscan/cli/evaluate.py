@@ -31,7 +31,8 @@ def evaluate(
         help="With --folds: self-training, as the shipped model was trained; each fold's "
              "model labels these articles (.txt files, e.g. ../shared/data/unlabeled-news) "
              "for a student trained on the same fold, and the students are scored.")] = None,
-    threads: Annotated[int | None, typer.Option(help="Inference threads.")] = None,
+    threads: Annotated[int | None, typer.Option(
+        help="Inference threads (default: every core this process may use).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")
                        ] = False,
 ) -> None:
