@@ -286,7 +286,7 @@ class Detector:
         return self.detect_texts([text])[0]
 
     def detect_texts(self, texts: list[str]) -> list[list[Fragment]]:
-        """:meth:`detect_text` for many texts, batched."""
+        """:meth:`detect_text` for many texts, 16 at a time (windows run on the worker threads)."""
         out: list[list[Fragment]] = []
         for first in range(0, len(texts), _CHUNK):
             part = texts[first:first + _CHUNK]
