@@ -64,26 +64,42 @@ def main() -> None:
         train_teacher=False, fold=(args.fold, args.folds),
         attention_dropout=args.attention_dropout, threads=args.threads)
 
-    texts = read_articles(args.data / "train-articles")
-    held_out = json.loads((args.run / "split.json").read_text())["test"]
-    scored = set(held_out)
-    gold = [(a, s, e) for a, _, s, e in read_tc_labels(args.data / "train-task-flc-tc.labels")
-            if a in scored]
+    texts, held_out, gold = held_out_articles(args.data, args.run)
     print(f"fold {args.fold} of {args.folds}: {len(held_out)} held-out articles, {len(gold)} "
           "gold fragments; SI P / R / F1 under fixed decodings (threshold/penalty)")
     for label, model in (("teacher", _model_dir(teacher_dir, args.run / "teacher_model")),
                          ("student", student)):
         detector = Detector(model, threads=args.threads).load()
-        scores = dict(zip(held_out, (sc for sc, _ in detector.encode(
-            [texts[a] for a in held_out])), strict=True))
-        cells = []
-        for threshold, penalty in _DECODINGS:
-            pred = [(a, s, e) for a in held_out
-                    for s, e in candidate_spans(texts[a], scores[a], threshold, 0, 3, penalty)]
-            si = si_scores(pred, gold)
-            cells.append(f"{threshold}/{penalty} {si['precision']:.3f} {si['recall']:.3f} "
-                         f"{si['f1']:.4f}")
-        print(f"  {label}: " + " | ".join(cells) + f"  ({model})")
+        print(f"  {label}: " + si_under_decodings(detector, texts, held_out, gold)
+              + f"  ({model})")
+
+
+def held_out_articles(data: Path, run: Path
+                      ) -> tuple[dict[str, str], list[str], list[tuple[str, int, int]]]:
+    """Every PTC text, the ids ``run`` held out (its ``split.json``) and their gold
+    fragments."""
+    texts = read_articles(data / "train-articles")
+    held_out = json.loads((run / "split.json").read_text())["test"]
+    scored = set(held_out)
+    gold = [(a, s, e) for a, _, s, e in read_tc_labels(data / "train-task-flc-tc.labels")
+            if a in scored]
+    return texts, held_out, gold
+
+
+def si_under_decodings(detector: Detector, texts: dict[str, str], held_out: list[str],
+                       gold: list[tuple[str, int, int]]) -> str:
+    """SI P, R and F1 of ``detector``'s tagger on ``held_out`` under each of the fixed
+    decodings, as one printable line."""
+    scores = dict(zip(held_out, (sc for sc, _ in detector.encode(
+        [texts[a] for a in held_out])), strict=True))
+    cells = []
+    for threshold, penalty in _DECODINGS:
+        pred = [(a, s, e) for a in held_out
+                for s, e in candidate_spans(texts[a], scores[a], threshold, 0, 3, penalty)]
+        si = si_scores(pred, gold)
+        cells.append(f"{threshold}/{penalty} {si['precision']:.3f} {si['recall']:.3f} "
+                     f"{si['f1']:.4f}")
+    return " | ".join(cells)
 
 
 if __name__ == "__main__":
