@@ -44,8 +44,9 @@ def _texts(limit: int | None) -> list[str]:
 def _cpu_line() -> str:
     """The CPU the figures belong to: they differ 2x between the 2-core machines here, most
     with int8 dot-product instructions (VNNI) or without."""
-    import os
     import platform
+
+    from propscan.detect import _available_cores
 
     model, flags = platform.processor() or platform.machine(), set()
     cpuinfo = Path("/proc/cpuinfo")
@@ -56,7 +57,7 @@ def _cpu_line() -> str:
                 model = value.strip()
             elif key.strip() in ("flags", "Features"):
                 flags = set(value.split())
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = _available_cores()  # what the detector's default --threads uses
     vnni = "yes" if flags & {"avx512_vnni", "avx_vnni", "asimddp"} else "no" if flags else "?"
     return f"cpu: {model}, {cores} cores available, int8 dot products (VNNI): {vnni}"
 
