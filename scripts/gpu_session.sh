@@ -19,12 +19,19 @@
 #   EXP.oof_states.npz[.partNN] span-head states: for the last-named experiments first, while the
 #                               limits allow (TC needs them; SI does not)
 # Here, afterwards: bash scripts/gpu_unpack.sh FILES_AT runs/gpu, then
-#   python -m propscan.train.crossfit runs/gpu/EXP --data ../shared/data/ptc-train
+#   python -m propscan.train.crossfit runs/gpu/EXP/self-trained --data ../shared/data/ptc-train
+# With FULL=1 each experiment also trains its all-data model (one more job), to ship: its
+# student is packed by scripts/gpu_tagger.py into runs/gpu/ship/EXP.tagger.xz.partNN, which a
+# second call on the still warm machine brings back (`cp runs/gpu/ship/EXP.* $OUT/`, one
+# experiment's per call, within 30 s of the first: the machine keeps runs/ while warm). Here: cat the parts, `python
+# scripts/gpu_tagger.py restore EXP.tagger.xz tagger.pt`, `python -m
+# propscan.train.onnx_export tagger.pt DIR`, then crossfit with --final DIR --install.
 # Several jobs share the GPU through CUDA MPS where it starts (kernels of different processes
 # then run side by side instead of taking turns); without it the session uses TF32 matmuls to
 # make up some of the time, and says so.
 # Environment, for a small rehearsal on a CPU: DATA, UNLABELLED, FOLDS, JOBS, DEVICE, PYTHON,
-# RUNS, TRAIN_ARGS (e.g. "--epochs 1 --joint-epochs 1"), OUT, DEADLINE, MPS (0: do not try).
+# RUNS, TRAIN_ARGS (e.g. "--epochs 1 --joint-epochs 1"), OUT, DEADLINE, MPS (0: do not try),
+# FULL.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || { echo "usage: bash scripts/gpu_session.sh l6|l3|l4|round2 ..."; exit 2; }
@@ -32,13 +39,15 @@ PYTHON=${PYTHON:-python3}
 DATA=${DATA:-shared/data/ptc-train}
 UNLABELLED=${UNLABELLED:-shared/data/unlabeled-news}
 FOLDS=${FOLDS:-5}
-JOBS=${JOBS:-$FOLDS}
+FULL=${FULL:-0}
+JOBS=${JOBS:-$(( FOLDS + FULL ))}
 DEVICE=${DEVICE:-cuda}
 RUNS=${RUNS:-runs/gpu}
 OUT=${OUT:?OUT (where results go) is not set}
 DEADLINE=${DEADLINE:-555}
 MPS=${MPS:-1}
 read -r -a train_args <<< "${TRAIN_ARGS:-}"
+[ "$FULL" = 1 ] && train_args+=(--all-data-model)
 started=$(date +%s)
 elapsed() { echo $(( $(date +%s) - started )); }
 say() { echo "[$(elapsed) s] $*"; }
@@ -92,10 +101,10 @@ teachers_of() {
   esac
 }
 
-teachers_finished() {  # every fold's joint stage has its DONE file
-  local dir=$1 k
-  for (( k = 0; k < FOLDS; k++ )); do
-    compgen -G "$dir/fold$k/joint/epoch*/DONE" >/dev/null || return 1
+teachers_finished() {  # every fold's joint stage (and the all-data one's) has its DONE file
+  local dir=$1 name
+  for name in $(seq -f "fold%g" 0 $(( FOLDS - 1 ))) $([ "$FULL" = 1 ] && echo full); do
+    compgen -G "$dir/$name/joint/epoch*/DONE" >/dev/null || return 1
   done
 }
 
@@ -133,6 +142,12 @@ run_experiment() {
   (cd "$run" && find . -name split.json -path "./self-trained/*" -o -name "*.log" -type f) \
     | tar czf "$OUT/$experiment.meta.tar.gz" -C "$run" -T -
   put "$scored/oof_scores.npz" "$experiment.oof_scores.npz"
+  if [ "$FULL" = 1 ]; then
+    mkdir -p "$RUNS/ship"
+    "$PYTHON" scripts/gpu_tagger.py pack "$scored/full/joint/tagger.pt" "$RUNS/ship/$experiment.tagger.xz" \
+      && split -b 15M -d "$RUNS/ship/$experiment.tagger.xz" "$RUNS/ship/$experiment.tagger.xz.part" \
+      && rm "$RUNS/ship/$experiment.tagger.xz"
+  fi
   touch "$run/.finished"
 }
 
@@ -181,4 +196,8 @@ for (( i = $#; i >= 1; i-- )); do
 done
 [ "${mps:-off}" = on ] && echo quit | nvidia-cuda-mps-control
 ls -l "$OUT"
+if compgen -G "$RUNS/ship/*" >/dev/null; then
+  ls -l "$RUNS/ship"
+  say "all-data taggers packed: bring one back at once with a second call (64 MiB a call): cp $RUNS/ship/EXPERIMENT.* \$OUT/"
+fi
 say "session over"

@@ -47,3 +47,78 @@ def test_unpack_refuses_a_folder_without_a_session(tmp_path: Path) -> None:
     done = unpack(tmp_path, tmp_path / "out")
     assert done.returncode == 1
     assert done.stdout.startswith("error: no EXPERIMENT.meta.tar.gz")
+
+
+def _gpu_tagger():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_tagger", SCRIPTS / "gpu_tagger.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _train_words(init, batches: list[list[int]]):
+    """Word embeddings trained as the tagger's are (AdamW, weight decay 0.01, warm-up then
+    linear decay), on a loss that reads only the looked-up rows."""
+    import torch
+
+    words = torch.nn.Parameter(init.clone())
+    opt = torch.optim.AdamW([words], lr=0.05, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / 2, max(0.0, (len(batches) - s) / len(batches))))
+    for ids in batches:
+        loss = (words[torch.tensor(ids)] - 1.0).pow(2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    return words.detach()
+
+
+def test_a_tagger_trained_from_the_pack_is_restored_to_the_packages_training(
+        tmp_path: Path) -> None:
+    import lzma
+
+    import pytest
+
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save, save_file
+
+    gpu_tagger = _gpu_tagger()
+    torch.manual_seed(0)
+    pretrained = torch.randn(40, 6)
+    text_ids, sentinels = list(range(4, 20)), [30, 33]
+    kept = sorted(text_ids + sentinels)
+    batches = [text_ids[i:i + 5] for i in range(0, 16, 3)] * 4
+    # the pack: its rows of the texts and the sentinels; every other row zero
+    packed_init = torch.zeros_like(pretrained)
+    packed_init[kept] = pretrained[kept]
+    from_pack = _train_words(packed_init, batches)
+    from_package = _train_words(pretrained, batches)
+    assert torch.equal(from_pack[text_ids], from_package[text_ids])  # rows read: same path
+
+    base_pack, base_weights = tmp_path / "pack.xz", tmp_path / "model.safetensors"
+    base_pack.write_bytes(lzma.compress(save({
+        "kept_token_ids": torch.tensor(kept, dtype=torch.int32),
+        "sentinel_token_ids": torch.tensor(sentinels, dtype=torch.int32),
+        "vocab_size": torch.tensor(40)})))
+    save_file({gpu_tagger.BASE_WORDS: pretrained}, str(base_weights))
+    tagger = tmp_path / "tagger.pt"
+    torch.save({gpu_tagger.TAGGER_WORDS: from_pack, "head.bias": torch.ones(3)}, tagger)
+
+    gpu_tagger.pack(tagger, tmp_path / "tagger.xz", base_pack)
+    factor = gpu_tagger.restore(tmp_path / "tagger.xz", tmp_path / "whole.pt", base_weights)
+
+    whole = torch.load(tmp_path / "whole.pt")
+    assert 0.99 < factor < 1.0  # weight decay shrank the rows no gradient reached
+    # every row as training from the package gave it, up to the fp16 transport
+    assert torch.allclose(whole[gpu_tagger.TAGGER_WORDS], from_package, rtol=2e-3, atol=1e-3)
+    assert torch.equal(whole["head.bias"], torch.ones(3))
+
+    # a row outside the pack that training moved (another text's token) is refused
+    moved = from_pack.clone()
+    moved[0] += 0.1
+    torch.save({gpu_tagger.TAGGER_WORDS: moved}, tagger)
+    with pytest.raises(SystemExit, match="outside the pack"):
+        gpu_tagger.pack(tagger, tmp_path / "bad.xz", base_pack)

@@ -119,6 +119,9 @@ def test_cli_refuses_bad_options_before_any_work(tmp_path: Path) -> None:
     assert too_deep.returncode == 2 and "the base encoder has 6 layers, not 7" in too_deep.stderr
     no_folds = run("--scores-only")
     assert no_folds.returncode == 2 and "--scores-only needs --folds" in no_folds.stderr
+    all_data_alone = run("--all-data-model")
+    assert all_data_alone.returncode == 2 and "--all-data-model needs --folds" in \
+        all_data_alone.stderr
     installs = run("--folds", "5", "--scores-only", "--install", str(tmp_path / "model"))
     assert installs.returncode == 2 and "--scores-only installs nothing" in installs.stderr
     no_unlabelled = run("--folds", "5", "--teachers", str(tmp_path))

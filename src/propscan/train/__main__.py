@@ -81,7 +81,13 @@ def main() -> None:
                         help="with --folds: train, write the out-of-fold score caches and stop; "
                              "cross-fit later, e.g. on another machine, with `python -m "
                              "propscan.train.crossfit` (scripts/gpu_session.sh does this)")
+    parser.add_argument("--all-data-model", action="store_true",
+                        help="with --folds: also train the all-data model (RUN/full; with "
+                             "--unlabelled RUN/self-trained/full) as --install does, without "
+                             "installing it")
     args = parser.parse_args()
+    if args.all_data_model and not args.folds:
+        parser.error("--all-data-model needs --folds")
     if args.scores_only and not args.folds:
         parser.error("--scores-only needs --folds")
     if args.scores_only and args.install is not None:
@@ -121,7 +127,8 @@ def _run(args: argparse.Namespace) -> None:
                                  jobs=args.jobs, split_seed=args.split_seed,
                                  unlabelled=args.unlabelled,
                                  student_layers=args.student_layers,
-                                 teachers=args.teachers, scores_only=args.scores_only)
+                                 teachers=args.teachers, scores_only=args.scores_only,
+                                 all_data_model=args.all_data_model)
         if args.scores_only:
             print(f"out-of-fold scores written to {figures['scored_dir']}; cross-fit with "
                   f"python -m propscan.train.crossfit {figures['scored_dir']} --data {args.data}")

@@ -443,7 +443,8 @@ def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5,
                    install: Path | None = None, attention_dropout: float = ATTENTION_DROPOUT,
                    device: str = "cpu", jobs: int = 1, split_seed: int | None = None,
                    unlabelled: Path | None = None, student_layers: int | None = None,
-                   teachers: Path | None = None, scores_only: bool = False) -> dict:
+                   teachers: Path | None = None, scores_only: bool = False,
+                   all_data_model: bool = False) -> dict:
     """Train one two-stage model per fold (resuming finished ones), then score with
     cross-fitting.
 
@@ -465,12 +466,14 @@ def cross_validate(data_dir: Path, out_dir: Path, *, folds: int = 5,
 
     ``scores_only`` stops after writing the out-of-fold score caches and returns
     ``{"scored_dir": ...}``: cross-fitting is CPU work, best done on a machine whose
-    cores are known (see MODEL_CARD.md, "Training on a GPU").
+    cores are known (see MODEL_CARD.md, "Training on a GPU"). ``all_data_model`` trains the
+    all-data model (``full``) as ``install`` does, without installing it (with
+    ``scores_only``: a model to bring back and install elsewhere).
     """
     from propscan.train import crossfit
 
     runs = [(f"fold{k}", {"fold": (k, folds)}) for k in range(folds)]
-    if install is not None:
+    if install is not None or all_data_model:
         runs.append(("full", {"all_data": True}))
     common = {"epochs": epochs, "joint_epochs": joint_epochs, "threads": threads, "seed": seed,
               "attention_dropout": attention_dropout, "device": device, "split_seed": split_seed}
