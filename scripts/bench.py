@@ -46,7 +46,7 @@ def _cpu_line() -> str:
     with int8 dot-product instructions (VNNI) or without."""
     import platform
 
-    from propscan.detect import _available_cores
+    from propscan.detect import available_cores
 
     model, flags = platform.processor() or platform.machine(), set()
     cpuinfo = Path("/proc/cpuinfo")
@@ -57,7 +57,7 @@ def _cpu_line() -> str:
                 model = value.strip()
             elif key.strip() in ("flags", "Features"):
                 flags = set(value.split())
-    cores = _available_cores()  # what the detector's default --threads uses
+    cores = available_cores()  # what the detector's default --threads uses
     vnni = "yes" if flags & {"avx512_vnni", "avx_vnni", "asimddp"} else "no" if flags else "?"
     return f"cpu: {model}, {cores} cores available, int8 dot products (VNNI): {vnni}"
 

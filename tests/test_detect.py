@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -75,6 +76,18 @@ def test_an_article_gets_the_same_fragments_alone_and_in_a_corpus(detector: Dete
 def test_detector_threads_must_be_positive() -> None:
     with pytest.raises(ConfigError, match="threads"):
         Detector(threads=0)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="Linux only")
+def test_default_threads_follow_the_cores_this_process_may_use() -> None:
+    # a container's CPU set is smaller than the host's count: the default must follow the set
+    code = ("import os; from propscan.detect import available_cores; "
+            "os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+            "print(available_cores(), os.cpu_count())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    usable, host = map(int, done.stdout.split())
+    assert usable == 1 and host >= 1
 
 
 def test_predict_scores_every_character(detector: Detector) -> None:

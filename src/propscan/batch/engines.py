@@ -202,12 +202,14 @@ def run_local(chunks: Iterable[list[RawRecord]], settings: PipelineSettings,
             yield process_records(chunk, pipeline)
         return
     import multiprocessing
-    import os
     from dataclasses import replace
 
+    from propscan.detect import available_cores
+
     if settings.threads is None:
-        # onnxruntime takes every core per process by default; N workers would oversubscribe
-        settings = replace(settings, threads=max(1, (os.cpu_count() or 1) // workers))
+        # the detector takes every core per process by default; N workers would oversubscribe
+        # (the cores this process may use: a container's CPU set, not the host's count)
+        settings = replace(settings, threads=max(1, available_cores() // workers))
     # spawn: workers start clean (no inherited threads or onnxruntime state from the client)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,

@@ -49,7 +49,9 @@ def batch(
                                          help="Run the detector (off: ingestion only).")] = True,
     model_dir: Annotated[Path | None, typer.Option(help="Use a model from this directory "
                                                         "instead of the bundled one.")] = None,
-    threads: Annotated[int | None, typer.Option(help="Inference threads per worker.")] = None,
+    threads: Annotated[int | None, typer.Option(
+        help="Inference threads per worker (default: the cores this process may use, shared "
+             "among --workers).")] = None,
     retry_failed: Annotated[bool, typer.Option(
         "--retry-failed", help="Process again the records stored as failed by earlier runs "
                                "(after an upgrade); their error rows are replaced.")] = False,

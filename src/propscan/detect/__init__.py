@@ -43,7 +43,8 @@ from propscan.doc import Article
 from propscan.errors import ConfigError, ModelError
 from propscan.techniques import TECHNIQUE_NAMES, get_technique
 
-__all__ = ["Detector", "DEFAULT_MODEL_DIR", "Fragment", "TokenStates", "candidate_spans"]
+__all__ = ["Detector", "DEFAULT_MODEL_DIR", "Fragment", "TokenStates", "available_cores",
+           "candidate_spans"]
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "model"
 #: (start, end, technique, confidence, reason), offsets into the text given
@@ -101,7 +102,7 @@ class Detector:
         # intra-op threads did on small calls
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        workers = self.threads or _available_cores()
+        workers = self.threads or available_cores()
         if workers > 1:
             self.pool_ = ThreadPoolExecutor(workers, thread_name_prefix="propscan-onnx")
         try:
@@ -324,7 +325,7 @@ class Detector:
         return out
 
 
-def _available_cores() -> int:
+def available_cores() -> int:
     """Cores this process may run on (a container's CPU set, not the host's count)."""
     try:
         return len(os.sched_getaffinity(0))
