@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from propscan.cli.app import app, handle_errors
+from propscan.cli.app import Threads, app, handle_errors
 from propscan.errors import ConfigError
 from propscan.ingest import INPUT_FORMATS, read_path
 from propscan.pipeline import Pipeline
@@ -42,8 +42,7 @@ def analyze(
                                          help="Run the detector (off: ingestion only).")] = True,
     model_dir: Annotated[Path | None, typer.Option(help="Use a model from this directory "
                                                         "instead of the bundled one.")] = None,
-    threads: Annotated[int | None, typer.Option(
-        help="Inference threads (default: every core this process may use).")] = None,
+    threads: Threads = None,
 ) -> None:
     """Analyze one article: metadata, cleaned body and propaganda techniques found."""
     if threads is not None and threads < 1:

@@ -6,13 +6,13 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from propscan.errors import PropscanError
 
-__all__ = ["app", "handle_errors", "run_or_exit", "fail"]
+__all__ = ["app", "handle_errors", "run_or_exit", "fail", "Threads"]
 
 app = typer.Typer(
     name="propscan",
@@ -24,6 +24,10 @@ app = typer.Typer(
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: ``--threads`` of the commands that run the detector in this process
+Threads = Annotated[int | None, typer.Option(
+    help="Inference threads (default: every core this process may use).")]
 
 
 def fail(message: str, exit_code: int) -> typer.Exit:

@@ -32,7 +32,8 @@ def evaluate(
              "model labels these articles (.txt files, e.g. ../shared/data/unlabeled-news) "
              "for a student trained on the same fold, and the students are scored.")] = None,
     threads: Annotated[int | None, typer.Option(
-        help="Inference threads (default: every core this process may use).")] = None,
+        help="Threads (default: every core this process may use for scoring; with --folds, "
+             "2 per model trained).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")
                        ] = False,
 ) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from propscan.cli.app import app, handle_errors
+from propscan.cli.app import Threads, app, handle_errors
 from propscan.errors import ConfigError, InvalidRecord
 
 ptc_app = typer.Typer(help="Predict in the PTC / SemEval-2020 Task 11 formats (raw offsets).",
@@ -16,8 +16,6 @@ ptc_app = typer.Typer(help="Predict in the PTC / SemEval-2020 Task 11 formats (r
 app.add_typer(ptc_app, name="ptc")
 
 ModelDir = Annotated[Path | None, typer.Option(help="Model directory (default: bundled).")]
-Threads = Annotated[int | None, typer.Option(
-        help="Inference threads (default: every core this process may use).")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Output file (default: "
                                                                     "stdout).")]
 
