@@ -108,11 +108,12 @@ teachers_finished() {  # every fold's joint stage (and the all-data one's) has i
   done
 }
 
-put() {  # put FILE NAME: into $OUT as NAME, in parts of 15 MiB where it is larger
-  if [ "$(stat -c %s "$1")" -le $(( 15 * 1024 * 1024 )) ]; then
-    cp "$1" "$OUT/$2"
+PART=$(( 15 * 1024 * 1024 ))  # a call brings back files of at most 16 MiB
+put() {  # put FILE DEST: a copy at DEST, or DEST.part00, .part01... of PART bytes where larger
+  if [ "$(stat -c %s "$1")" -le "$PART" ]; then
+    cp "$1" "$2"
   else
-    split -b 15M -d "$1" "$OUT/$2.part"
+    split -b "$PART" -d "$1" "$2.part"
   fi
 }
 
@@ -141,12 +142,11 @@ run_experiment() {
   fi
   (cd "$run" && find . -name split.json -path "./self-trained/*" -o -name "*.log" -type f) \
     | tar czf "$OUT/$experiment.meta.tar.gz" -C "$run" -T -
-  put "$scored/oof_scores.npz" "$experiment.oof_scores.npz"
+  put "$scored/oof_scores.npz" "$OUT/$experiment.oof_scores.npz"
   if [ "$FULL" = 1 ]; then
     mkdir -p "$RUNS/ship"
-    "$PYTHON" scripts/gpu_tagger.py pack "$scored/full/joint/tagger.pt" "$RUNS/ship/$experiment.tagger.xz" \
-      && split -b 15M -d "$RUNS/ship/$experiment.tagger.xz" "$RUNS/ship/$experiment.tagger.xz.part" \
-      && rm "$RUNS/ship/$experiment.tagger.xz"
+    "$PYTHON" scripts/gpu_tagger.py pack "$scored/full/joint/tagger.pt" "$run/full.tagger.xz" \
+      && put "$run/full.tagger.xz" "$RUNS/ship/$experiment.tagger.xz"
   fi
   touch "$run/.finished"
 }
@@ -185,11 +185,11 @@ for (( i = $#; i >= 1; i-- )); do
   states="$RUNS/$experiment/self-trained/oof_states.npz"
   [ -f "$RUNS/$experiment/.finished" ] && [ -f "$states" ] || continue
   size=$(stat -c %s "$states")
-  parts=$(( (size + 15 * 1024 * 1024 - 1) / (15 * 1024 * 1024) ))
+  parts=$(( (size + PART - 1) / PART ))
   files=$(find "$OUT" -type f | wc -l)
   used=$(du -sb "$OUT" | cut -f1)
   if [ $(( files + parts )) -le 8 ] && [ $(( used + size )) -le $(( 62 * 1024 * 1024 )) ]; then
-    put "$states" "$experiment.oof_states.npz"
+    put "$states" "$OUT/$experiment.oof_states.npz"
   else
     say "$experiment: states left behind (the call's limits)"
   fi

@@ -32,11 +32,11 @@ import lzma
 from pathlib import Path
 
 import torch
+from gpu_pack import WORDS as BASE_WORDS  # the word embeddings in the package's file
 from safetensors.torch import load, load_file, save
 
-#: the word embeddings, in a Tagger's state dict and in the package's safetensors file
-TAGGER_WORDS = "encoder.embeddings.word_embeddings.weight"
-BASE_WORDS = "embeddings.word_embeddings.weight"
+#: the word embeddings in a Tagger's state dict (its encoder is the package's model)
+TAGGER_WORDS = f"encoder.{BASE_WORDS}"
 IDS = ("kept_token_ids", "sentinel_token_ids", "vocab_size")
 #: how far a sentinel's element ratio may stray from their median: the ratios of untrained
 #: rows agree to float32 rounding; a trained row moves far more

@@ -51,7 +51,10 @@ def test_unpack_refuses_a_folder_without_a_session(tmp_path: Path) -> None:
 
 def _gpu_tagger():
     import importlib.util
+    import sys
 
+    if str(SCRIPTS) not in sys.path:  # it imports gpu_pack, as when run from scripts/
+        sys.path.insert(0, str(SCRIPTS))
     spec = importlib.util.spec_from_file_location("gpu_tagger", SCRIPTS / "gpu_tagger.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
