@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from propscan.detect import Detector
+from propscan.detect import Detector, open_session, session_options
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -100,18 +100,13 @@ def _compare(model_dirs: list[Path], texts: list[str], threads: int, rounds: int
 
 
 def _profile(model_dir: Path | None, texts: list[str], threads: int) -> None:
-    import onnxruntime as ort
-
     detector = Detector(model_dir, threads=threads).load()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1  # as the detector's session: threads run windows
-    options.inter_op_num_threads = 1
+    options = session_options()
     options.enable_profiling = True
     with tempfile.TemporaryDirectory() as tmp:
         options.profile_file_prefix = str(Path(tmp) / "ort")
         # the same graph as the detector's own session, with the profiler on
-        detector.session_ = ort.InferenceSession(str(detector.model_dir / "model.onnx"), options,
-                                                 providers=["CPUExecutionProvider"])
+        detector.session_ = open_session(detector.model_dir / "model.onnx", options)
         t0 = time.perf_counter()
         detector.encode(texts)
         elapsed = time.perf_counter() - t0

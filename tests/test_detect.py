@@ -11,7 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from propscan.detect import DEFAULT_MODEL_DIR, Detector, candidate_spans
+from propscan.detect import (
+    DEFAULT_MODEL_DIR,
+    Detector,
+    candidate_spans,
+    open_session,
+    session_options,
+)
 from propscan.detect.span_model import DENSE_NAMES, SpanModel
 from propscan.doc import Article
 from propscan.errors import ConfigError, ModelError
@@ -224,6 +230,22 @@ def test_shipped_model_is_small_and_described() -> None:
     info = Detector().load().info
     assert info["name"] and 0 < info["threshold"] < 1 and info["switch_penalty"] >= 0
     assert {"si_f1", "tc_micro_f1", "ece"} <= set(info["metrics"]["mean_std"])
+
+
+def test_detector_session_keeps_layer_norm_unfused(tmp_path: Path) -> None:
+    # the shipped graph has plain LayerNormalization (faster on CPU than onnxruntime's fused
+    # SkipLayerNormalization), and the detector's session must not fuse it back at load
+    pytest.importorskip("onnx")  # the train extra; inference itself does not need it
+    from propscan.train.onnx_export import op_counts
+
+    assert op_counts(DEFAULT_MODEL_DIR / "model.onnx")["SkipLayerNormalization"] == 0
+    options = session_options()
+    options.optimized_model_filepath = str(tmp_path / "loaded.onnx")
+    open_session(DEFAULT_MODEL_DIR / "model.onnx", options)
+    loaded = op_counts(tmp_path / "loaded.onnx")
+    assert loaded["SkipLayerNormalization"] == 0
+    assert loaded["LayerNormalization"] == 12  # two per layer, six layers
+    assert loaded["QAttention"] == 6  # the other fusions stay
 
 
 def test_inference_does_not_import_torch() -> None:

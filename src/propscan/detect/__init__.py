@@ -44,7 +44,7 @@ from propscan.errors import ConfigError, ModelError
 from propscan.techniques import TECHNIQUE_NAMES, get_technique
 
 __all__ = ["Detector", "DEFAULT_MODEL_DIR", "Fragment", "TokenStates", "available_cores",
-           "candidate_spans"]
+           "candidate_spans", "session_options", "open_session"]
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "model"
 #: (start, end, technique, confidence, reason), offsets into the text given
@@ -62,6 +62,36 @@ _REPETITION = "Repetition"
 _DECODE_UNIT = re.compile(r"\w+|[^\w\s]")
 _OPENING_QUOTES = "\"'“‘«"
 _CLOSING_QUOTES = "\"'”’»"
+
+
+# onnxruntime would fuse the tagger's Add + LayerNormalization back into SkipLayerNormalization,
+# whose CPU kernel is several times slower (see propscan.train.onnx_export.unfuse_skip_layer_norm)
+_DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]
+
+
+def session_options():
+    """onnxruntime session options of the detector: one thread inside each call.
+
+    The detector runs in parallel across windows, not inside one: each window runs on one of
+    ``threads`` worker threads (one call per window, see _BATCH), which kept 2 cores busier
+    than onnxruntime's intra-op threads did on small calls.
+    """
+    import onnxruntime as ort  # imported here so `import propscan.detect` stays light
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return options
+
+
+def open_session(model_path: Path, options=None):
+    """An onnxruntime CPU session for the tagger at ``model_path``, with
+    :func:`session_options` (or ``options``) and the graph rewrites it must not get."""
+    import onnxruntime as ort
+
+    return ort.InferenceSession(str(model_path), options or session_options(),
+                                providers=["CPUExecutionProvider"],
+                                disabled_optimizers=_DISABLED_OPTIMIZERS)
 
 
 class Detector:
@@ -94,20 +124,11 @@ class Detector:
             if not path.is_file():
                 raise ModelError(f"model file missing: {path} (train one with "
                                  "`python -m propscan.train` or reinstall propscan)")
-        import onnxruntime as ort  # imported here so `import propscan.detect` stays light
-
-        options = ort.SessionOptions()
-        # parallel across windows, not inside one: each window runs on one of `threads` worker
-        # threads (one call per window, see _BATCH), which kept 2 cores busier than ORT's
-        # intra-op threads did on small calls
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
         workers = self.threads or available_cores()
         if workers > 1:
             self.pool_ = ThreadPoolExecutor(workers, thread_name_prefix="propscan-onnx")
         try:
-            self.session_ = ort.InferenceSession(str(model_path), options,
-                                                 providers=["CPUExecutionProvider"])
+            self.session_ = open_session(model_path)
             self.tokenizer_ = load_tokenizer(tokenizer_path)
         except Exception as err:  # corrupt file: one clear line, not an ORT traceback
             raise ModelError(f"cannot load model from {self.model_dir}: {err}") from None
