@@ -57,7 +57,7 @@ train: dev
 	$(BIN)/python scripts/make_stats.py --oof $(RUN)/self-trained
 
 bench: dev
-	$(BIN)/python scripts/bench.py --large
+	$(BIN)/python scripts/bench.py --large --passes 3
 
 bench-batch: venv
 	$(BIN)/python scripts/bench_batch.py --articles $(SHARED)/data/ptc-train/train-articles --threads 1

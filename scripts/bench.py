@@ -1,6 +1,6 @@
 """Detector speed: articles/s over the PTC training articles, ms per 1,000 words, peak RSS.
 
-Usage: python scripts/bench.py [--threads 2] [--limit N] [--large]
+Usage: python scripts/bench.py [--threads 2] [--limit N] [--large] [--passes 3]
        python scripts/bench.py --compare DIR DIR ... [--rounds 3] [--threads 1]
        python scripts/bench.py --profile [--limit 30]
 
@@ -9,6 +9,8 @@ stride 224, one window per inference call, ``--threads`` worker threads, 16 arti
 ``--large`` also times a randomly initialised RoBERTa-large-shaped encoder exported the same way
 (fused, int8; needs the train extra: torch, transformers), so the cost of the published
 winners' architecture is measured rather than guessed.
+``--passes N`` times N passes and prints the median one with the range (``make bench`` uses
+3: on a shared machine single passes of one graph have differed by up to 40% within an hour).
 ``--compare`` times several model directories interleaved round by round on the same texts, so a
 busy machine slows all of them alike; it prints each one's median time and its ratio to the first.
 ``--profile`` runs onnxruntime's profiler over the encoder pass and prints each operator's share
@@ -66,16 +68,24 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _time(detector: Detector, texts: list[str], label: str) -> None:
+def _time(detector: Detector, texts: list[str], label: str, passes: int = 1) -> None:
+    """Time ``passes`` passes over ``texts``; print the median pass (and the range of all)."""
     detector.load()
     detector.detect_texts(texts[:2])  # warm-up
     words = sum(len(re.findall(r"\w+", t)) for t in texts)
-    t0 = time.perf_counter()
-    detector.detect_texts(texts)
-    elapsed = time.perf_counter() - t0
+    times = []
+    for _ in range(passes):
+        t0 = time.perf_counter()
+        detector.detect_texts(texts)
+        times.append(time.perf_counter() - t0)
+    elapsed = statistics.median(times)
+    spread = ""
+    if passes > 1:
+        spread = (f" (median of {passes} passes; {len(texts) / max(times):.2f}-"
+                  f"{len(texts) / min(times):.2f} articles/s)")
     print(f"{label}: {len(texts)} articles, {words} words in {elapsed:.1f} s -> "
           f"{len(texts) / elapsed:.2f} articles/s, {1000 * elapsed / words * 1000:.1f} ms "
-          f"per 1,000 words")
+          f"per 1,000 words{spread}")
 
 
 def _compare(model_dirs: list[Path], texts: list[str], threads: int, rounds: int) -> None:
@@ -149,6 +159,9 @@ def main() -> None:
     parser.add_argument("--large", action="store_true")
     parser.add_argument("--compare", nargs="+", type=Path, metavar="DIR")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--passes", type=int, default=1,
+                        help="time N passes over the articles and print the median (a shared "
+                             "machine's speed drifts between passes)")
     parser.add_argument("--profile", action="store_true",
                         help="share of onnxruntime kernel time per operator")
     args = parser.parse_args()
@@ -161,13 +174,13 @@ def main() -> None:
         _compare(args.compare, texts, args.threads, args.rounds)
         return
     _time(Detector(args.model_dir, threads=args.threads), texts,
-          f"MiniLM-L6 int8, {args.threads} threads")
+          f"MiniLM-L6 int8, {args.threads} threads", args.passes)
     print(f"peak RSS {_peak_rss_mb():.0f} MB")
     if args.large:
         with tempfile.TemporaryDirectory() as tmp:
             large = Detector(_large_model_dir(Path(tmp)), threads=args.threads)
             _time(large, texts[: args.limit or 20],
-                  f"RoBERTa-large-shaped (random) int8, {args.threads} threads")
+                  f"RoBERTa-large-shaped (random) int8, {args.threads} threads", args.passes)
 
 
 if __name__ == "__main__":
