@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,6 +42,9 @@ from propscan.detect.windows import (
 from propscan.doc import Article
 from propscan.errors import ConfigError, ModelError
 from propscan.techniques import TECHNIQUE_NAMES, get_technique
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 __all__ = ["Detector", "DEFAULT_MODEL_DIR", "Fragment", "TokenStates", "available_cores",
            "candidate_spans", "session_options", "open_session"]
@@ -69,7 +72,7 @@ _CLOSING_QUOTES = "\"'”’»"
 _DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]
 
 
-def session_options():
+def session_options() -> ort.SessionOptions:
     """onnxruntime session options of the detector: one thread inside each call.
 
     The detector runs in parallel across windows, not inside one: each window runs on one of
@@ -84,7 +87,8 @@ def session_options():
     return options
 
 
-def open_session(model_path: Path, options=None):
+def open_session(model_path: Path, options: ort.SessionOptions | None = None
+                 ) -> ort.InferenceSession:
     """An onnxruntime CPU session for the tagger at ``model_path``, with
     :func:`session_options` (or ``options``) and the graph rewrites it must not get."""
     import onnxruntime as ort

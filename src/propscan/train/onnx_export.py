@@ -19,6 +19,10 @@ import shutil
 import warnings
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import onnx
 
 __all__ = ["export_fp32", "optimize_and_quantize", "export_model", "export_checkpoint",
            "op_counts", "unfuse_skip_layer_norm", "relayer_model_file", "FUSED_OPS"]
@@ -90,7 +94,7 @@ def optimize_and_quantize(fp32_path: Path, out_path: Path, *, num_heads: int = 1
         fused_path.unlink(missing_ok=True)
 
 
-def unfuse_skip_layer_norm(model) -> int:
+def unfuse_skip_layer_norm(model: onnx.ModelProto) -> int:
     """Replace every SkipLayerNormalization node of an ONNX ``model`` (a ``ModelProto``, changed
     in place) by the ops it fuses: Add (its bias, when it has one), Add (the skip input) and
     LayerNormalization. Returns how many nodes were replaced.
