@@ -44,9 +44,12 @@ def _texts(limit: int | None) -> list[str]:
 
 
 def _cpu_line() -> str:
-    """The CPU the figures belong to: they differ 2x between the 2-core machines here, most
-    with int8 dot-product instructions (VNNI) or without."""
+    """The CPU and onnxruntime the figures belong to: they differ 2x between the 2-core
+    machines here, most with int8 dot-product instructions (VNNI) or without, and kernels
+    change between onnxruntime releases (SkipLayerNormalization, see MODEL_CARD.md)."""
     import platform
+
+    import onnxruntime
 
     from propscan.detect import available_cores
 
@@ -61,7 +64,8 @@ def _cpu_line() -> str:
                 flags = set(value.split())
     cores = available_cores()  # what the detector's default --threads uses
     vnni = "yes" if flags & {"avx512_vnni", "avx_vnni", "asimddp"} else "no" if flags else "?"
-    return f"cpu: {model}, {cores} cores available, int8 dot products (VNNI): {vnni}"
+    return (f"cpu: {model}, {cores} cores available, int8 dot products (VNNI): {vnni}; "
+            f"onnxruntime {onnxruntime.__version__}")
 
 
 def _peak_rss_mb() -> float:
