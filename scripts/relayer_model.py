@@ -17,12 +17,8 @@ import json
 from pathlib import Path
 
 from propscan.detect import DEFAULT_MODEL_DIR
-from propscan.detect.span_model import SpanModel
-from propscan.train.crossfit import model_version
+from propscan.train.crossfit import installed_model_version
 from propscan.train.onnx_export import relayer_model_file
-
-# keys install() adds around the decoding settings; the version hashes the settings alone
-_META = ("name", "version", "base_model")
 
 
 def main() -> None:
@@ -37,11 +33,8 @@ def main() -> None:
         print(f"{model_path}: no SkipLayerNormalization nodes, left as it was")
         return
     config = json.loads(config_path.read_text())
-    settings = {k: v for k, v in config.items() if k not in _META}
-    span_path = args.model_dir / "span_model.npz"
-    span_model = SpanModel.load(span_path) if span_path.is_file() else None
     old = config.get("version")
-    config["version"] = model_version(args.model_dir, settings, span_model)
+    config["version"] = installed_model_version(args.model_dir)
     config_path.write_text(json.dumps(config, indent=1) + "\n")
     print(f"{model_path}: {replaced} SkipLayerNormalization nodes replaced; "
           f"version {old} -> {config['version']}")

@@ -49,7 +49,7 @@ from propscan.techniques import TECHNIQUE_NAMES
 
 __all__ = ["exported_fold_model", "oof_scores", "fit_decoding", "cross_fitted_figures",
            "cross_fitted_si_predictions", "expected_calibration_error", "install",
-           "model_version"]
+           "model_version", "installed_model_version"]
 
 # candidate fragments: thresholded runs with gaps joined (switch penalty 0), or the Viterbi
 # decoder (see propscan.detect.candidate_spans), whose threshold is the neutral p(inside)
@@ -572,6 +572,23 @@ def model_version(model_dir: Path, config: dict[str, Any] | None = None,
     return f"{time.strftime('%Y.%m.%d')}+{digest.hexdigest()[:8]}"
 
 
+# what install() writes around the decoding settings in config.json (the version hashes the
+# settings alone)
+_MODEL_NAME = {"name": "propscan-minilm-tagger",
+               "base_model": "sentence-transformers/all-MiniLM-L6-v2 (int8 ONNX)"}
+
+
+def installed_model_version(install_dir: Path) -> str:
+    """:func:`model_version` of an installed model directory, from its files: the version an
+    install of this tagger with these settings would get today (e.g. after its graph was
+    rewritten, ``scripts/relayer_model.py``)."""
+    config = json.loads((Path(install_dir) / "config.json").read_text())
+    settings = {k: v for k, v in config.items() if k not in {*_MODEL_NAME, "version"}}
+    span_path = Path(install_dir) / "span_model.npz"
+    span_model = SpanModel.load(span_path) if span_path.is_file() else None
+    return model_version(install_dir, settings, span_model)
+
+
 def install(final_model: Path, install_dir: Path, config: dict[str, Any], model: SpanModel,
             metrics: dict[str, Any]) -> None:
     """Copy the tagger and write config.json, span_model.npz and metrics.json."""
@@ -579,8 +596,8 @@ def install(final_model: Path, install_dir: Path, config: dict[str, Any], model:
     for name in ("model.onnx", "tokenizer.json"):
         shutil.copy(final_model / name, install_dir / name)
     version = model_version(install_dir, config, model)
-    config = {"name": "propscan-minilm-tagger", "version": version,
-              "base_model": "sentence-transformers/all-MiniLM-L6-v2 (int8 ONNX)", **config}
+    config = {"name": _MODEL_NAME["name"], "version": version,
+              "base_model": _MODEL_NAME["base_model"], **config}
     (install_dir / "config.json").write_text(json.dumps(config, indent=1) + "\n")
     model.save(install_dir / "span_model.npz")
     (install_dir / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
