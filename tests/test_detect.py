@@ -14,7 +14,6 @@ import pytest
 from propscan.detect import (
     DEFAULT_MODEL_DIR,
     Detector,
-    article_threshold,
     candidate_spans,
     open_session,
     session_options,
@@ -180,29 +179,6 @@ def test_detector_decodes_with_the_configured_switch_penalty() -> None:
     assert len(det.decode(text, scores)) == 1
     det.config["switch_penalty"] = 0.3
     assert det.decode(text, scores) == []
-
-
-def test_article_threshold_follows_the_article_density() -> None:
-    long_dense, long_sparse = np.full(20_000, 0.3), np.full(20_000, 0.03)
-    assert article_threshold(0.2, long_dense, 0.0, 0.1) == 0.2  # weight 0: unchanged
-    lower = article_threshold(0.2, long_dense, 0.5, 0.1)
-    assert lower < 0.2 < article_threshold(0.2, long_sparse, 0.5, 0.1)
-    # at the reference density nothing moves; logit shift = weight * (logit(m) - logit(ref))
-    assert article_threshold(0.2, np.full(5000, 0.1), 0.5, 0.1) == pytest.approx(0.2)
-    m = (20_000 * 0.3 + 1000 * 0.1) / 21_000
-    expected_logit = np.log(0.2 / 0.8) - 0.5 * (np.log(m / (1 - m)) - np.log(0.1 / 0.9))
-    assert lower == pytest.approx(1 / (1 + np.exp(-expected_logit)))
-    # a short text of the same density moves its threshold less (shrunk towards the reference)
-    assert lower < article_threshold(0.2, np.full(200, 0.3), 0.5, 0.1) < 0.2
-
-
-def test_detector_lowers_its_threshold_in_a_dense_text() -> None:
-    det = Detector(threshold=0.5)
-    text = "a clearly fine sentence " * 200
-    scores = np.full((len(text), 15), 0.45, np.float32)  # dense, but under the threshold
-    assert det.decode(text, scores) == []
-    det.config.update({"density_weight": 0.5, "density_reference": 0.1})
-    assert det.decode(text, scores)
 
 
 def test_repeated_phrase_is_classified_as_repetition() -> None:

@@ -131,11 +131,8 @@ def test_cross_fitted_decoding_on_real_scores(twelve_encoded) -> None:
     corpus = crossfit._Corpus(texts, gold, {i: sc for i, (sc, _) in encoded.items()},
                               {i: st for i, (_, st) in encoded.items()})
     config, model, inner = crossfit.fit_decoding(corpus, ids[:8])
-    setting = (config["threshold"], config["max_gap_chars"], config["switch_penalty"],
-               config["density_weight"])
+    setting = (config["threshold"], config["max_gap_chars"], config["switch_penalty"])
     assert setting in crossfit.CANDIDATE_SETTINGS
-    # the density reference is a mean p(inside) of the fitting articles
-    assert 0.0 < config["density_reference"] < 1.0
     assert config["keep_threshold"] in crossfit.KEEP_THRESHOLDS
     assert 0.0 <= inner["inner_si_f1"] <= 1.0
     assert np.all(np.diff(model.calib_y) >= 0)  # calibration is monotone

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     import onnxruntime as ort
 
 __all__ = ["Detector", "DEFAULT_MODEL_DIR", "Fragment", "TokenStates", "available_cores",
-           "article_threshold", "candidate_spans", "session_options", "open_session"]
+           "candidate_spans", "session_options", "open_session"]
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "model"
 #: (start, end, technique, confidence, reason), offsets into the text given
@@ -63,9 +63,6 @@ _CHUNK = 16  # articles per predict call: bounds the live per-character score ar
 _REPETITION = "Repetition"
 # what the Viterbi decoder steps over: words and single punctuation marks
 _DECODE_UNIT = re.compile(r"\w+|[^\w\s]")
-# article_threshold: characters of the reference mean each article's own mean is shrunk
-# towards, so that a short text (a sentence pasted alone) moves its threshold only a little
-DENSITY_PRIOR_CHARS = 1000
 _OPENING_QUOTES = "\"'“‘«"
 _CLOSING_QUOTES = "\"'”’»"
 
@@ -183,7 +180,6 @@ class Detector:
             "version": self.config.get("version", "0"),
             "threshold": self.threshold,
             "switch_penalty": float(self.config.get("switch_penalty", 0.0)),
-            "density_weight": float(self.config.get("density_weight", 0.0)),
             # the summary only: metrics.json also holds per-fold tables, too big to repeat
             "metrics": {k: self.metrics[k] for k in ("evaluation", "mean_std")
                         if k in self.metrics},
@@ -227,12 +223,8 @@ class Detector:
 
     # ---- decoding ------------------------------------------------------------------------
     def candidates(self, text: str, scores: np.ndarray) -> list[tuple[int, int]]:
-        """Candidate fragments, as whole words (see :func:`candidate_spans`), at the threshold
-        :func:`article_threshold` sets for this text."""
-        threshold = article_threshold(self.threshold, scores[:, 0],
-                                      float(self.config.get("density_weight", 0.0)),
-                                      float(self.config.get("density_reference", 0.1)))
-        return candidate_spans(text, scores, threshold, int(self.config["max_gap_chars"]),
+        """Candidate fragments, as whole words (see :func:`candidate_spans`)."""
+        return candidate_spans(text, scores, self.threshold, int(self.config["max_gap_chars"]),
                                int(self.config["min_chars"]),
                                float(self.config.get("switch_penalty", 0.0)))
 
@@ -385,30 +377,6 @@ def _chars_from_tokens(n_chars: int, offsets: np.ndarray, token_scores: np.ndarr
     prev_tok = np.where(prev_tok < 0, next_tok, prev_tok)
     next_tok = np.where(next_tok < 0, prev_tok, next_tok)
     return np.minimum(token_scores[prev_tok], token_scores[next_tok]).astype(np.float32)
-
-
-def article_threshold(threshold: float, p_inside: np.ndarray, density_weight: float,
-                      reference: float) -> float:
-    """The decoding threshold for one text: lower where the tagger finds the text denser in
-    propaganda than ``reference`` (a mean p(inside) over held-out articles), higher where
-    sparser.
-
-    logit(result) = logit(``threshold``) - ``density_weight`` * (logit(m) - logit(``reference``)),
-    m being the text's mean p(inside) shrunk towards ``reference`` by DENSITY_PRIOR_CHARS
-    characters. The tagger sees 256 tokens at a time; this lets the rest of the article
-    count. Weight 0: unchanged.
-    """
-    if density_weight == 0.0 or len(p_inside) == 0:
-        return threshold
-    mean = ((float(np.sum(p_inside, dtype=np.float64)) + DENSITY_PRIOR_CHARS * reference)
-            / (len(p_inside) + DENSITY_PRIOR_CHARS))
-    shift = density_weight * (_logit(mean) - _logit(reference))
-    return float(1.0 / (1.0 + np.exp(-(_logit(threshold) - shift))))
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return float(np.log(p / (1 - p)))
 
 
 def candidate_spans(text: str, scores: np.ndarray, threshold: float, max_gap_chars: int,

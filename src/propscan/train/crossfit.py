@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from propscan.detect import Detector, article_threshold, candidate_spans
+from propscan.detect import Detector, candidate_spans
 from propscan.detect.span_model import (
     DENSE_NAMES,
     SpanFeatures,
@@ -57,15 +57,10 @@ CANDIDATE_THRESHOLDS = (0.2, 0.25, 0.3, 0.4)
 MAX_GAPS = (3, 30)
 VITERBI_THRESHOLDS = (0.15, 0.2, 0.25)
 SWITCH_PENALTIES = (0.3, 0.6, 0.9)
-# how far an article's own density moves its Viterbi threshold (propscan.detect.
-# article_threshold); thresholding keeps weight 0 (the Viterbi decoder has won every fold since
-# it came, and each weight costs a pass over the grid)
-DENSITY_WEIGHTS = (0.0, 0.25, 0.5)
-#: every (threshold, max_gap_chars, switch_penalty, density_weight) the inner split compares
-CANDIDATE_SETTINGS: tuple[tuple[float, int, float, float], ...] = (
-    *((t, g, 0.0, 0.0) for t in CANDIDATE_THRESHOLDS for g in MAX_GAPS),
-    *((t, 0, p, w) for t in VITERBI_THRESHOLDS for p in SWITCH_PENALTIES
-      for w in DENSITY_WEIGHTS),
+#: every (threshold, max_gap_chars, switch_penalty) the inner split compares
+CANDIDATE_SETTINGS: tuple[tuple[float, int, float], ...] = (
+    *((t, g, 0.0) for t in CANDIDATE_THRESHOLDS for g in MAX_GAPS),
+    *((t, 0, p) for t in VITERBI_THRESHOLDS for p in SWITCH_PENALTIES),
 )
 KEEP_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 17))  # 0 .. 0.8
 TECH_C = (0.1, 0.3, 1.0)
@@ -186,21 +181,14 @@ class _Corpus:
         self.gold_by: dict[str, list[tuple[str, int, int]]] = {}
         for aid, tech, s, e in self.gold:
             self.gold_by.setdefault(aid, []).append((tech, s, e))
-        self._cands: dict[tuple[float, int, float, float, float, str], _Rows] = {}
+        self._cands: dict[tuple[float, int, float, str], _Rows] = {}
         self._gold_rows: dict[str, tuple[SpanFeatures, list[str]]] = {}
 
-    def density_reference(self, ids: list[str]) -> float:
-        """Mean over ``ids`` of each article's mean p(inside) (no gold involved)."""
-        return float(np.mean([self.scores[a][:, 0].mean(dtype=np.float64) for a in ids]))
-
-    def candidates(self, thr: float, gap: int, penalty: float, aid: str,
-                   density_weight: float = 0.0, reference: float = 0.0) -> _Rows:
-        key = (thr, gap, penalty, density_weight, reference if density_weight else 0.0, aid)
+    def candidates(self, thr: float, gap: int, penalty: float, aid: str) -> _Rows:
+        key = (thr, gap, penalty, aid)
         if key not in self._cands:
             text, scores = self.texts[aid], self.scores[aid]
-            spans = candidate_spans(
-                text, scores, article_threshold(thr, scores[:, 0], density_weight, reference),
-                gap, MIN_CHARS, penalty)
+            spans = candidate_spans(text, scores, thr, gap, MIN_CHARS, penalty)
             gold = self.gold_by.get(aid, [])
             covered = np.zeros(len(text) + 1, np.int32)
             for _, s, e in gold:
@@ -369,11 +357,9 @@ def fit_decoding(corpus: _Corpus, ids: list[str]) -> tuple[dict[str, Any], SpanM
 
     # span filter: candidate decoder settings and keep threshold by inner-split SI F1
     gold_si = [(aid, s, e) for aid in ids for _, s, e in corpus.gold_by.get(aid, [])]
-    reference = corpus.density_reference(ids)
     best = (-1.0, None)
-    for thr, gap, penalty, weight in CANDIDATE_SETTINGS:
-        rows = {h: _concat([corpus.candidates(thr, gap, penalty, a, weight, reference)
-                            for a in h])
+    for thr, gap, penalty in CANDIDATE_SETTINGS:
+        rows = {h: _concat([corpus.candidates(thr, gap, penalty, a) for a in h])
                 for h in (tuple(half_a), tuple(half_b))}
         oos = []  # (aid, start, end, p_real, raw confidence, correct)
         for train_h, test_h in ((tuple(half_a), tuple(half_b)),
@@ -400,29 +386,24 @@ def fit_decoding(corpus: _Corpus, ids: list[str]) -> tuple[dict[str, Any], SpanM
             si = si_scores(pred, gold_si)
             if si["f1"] > best[0]:
                 best = (si["f1"], {"threshold": thr, "max_gap_chars": gap,
-                                   "switch_penalty": penalty, "density_weight": weight,
-                                   "keep_threshold": keep,
+                                   "switch_penalty": penalty, "keep_threshold": keep,
                                    "si": si, "oos": oos})
     choice = best[1]
     assert choice is not None
     _log(f"span filter: threshold={choice['threshold']} max_gap={choice['max_gap_chars']} "
-         f"switch_penalty={choice['switch_penalty']} "
-         f"density_weight={choice['density_weight']} keep={choice['keep_threshold']} "
+         f"switch_penalty={choice['switch_penalty']} keep={choice['keep_threshold']} "
          f"(inner SI F1 {best[0]:.4f})")
 
     # final span model on all ids, calibration from the inner out-of-sample scores
     rows_all = _concat([corpus.candidates(choice["threshold"], choice["max_gap_chars"],
-                                          choice["switch_penalty"], a,
-                                          choice["density_weight"], reference) for a in ids])
+                                          choice["switch_penalty"], a) for a in ids])
     model = _shell(vocab, np.vstack([gold_feats.dense, rows_all.feats.dense]))
     model.tech_w, model.tech_b = _fit_tech(_design(model, gold_feats), gold_y, tech_c)
     model.real_w, model.real_b = _fit_real(_design(model, rows_all.feats), rows_all.soft_real)
     kept = [(raw, ok) for *_, p, raw, ok in choice["oos"] if p >= choice["keep_threshold"]]
     model.calib_x, model.calib_y = _isotonic([r for r, _ in kept], [o for _, o in kept])
     config = {"threshold": choice["threshold"], "max_gap_chars": choice["max_gap_chars"],
-              "switch_penalty": choice["switch_penalty"],
-              "density_weight": choice["density_weight"],
-              "density_reference": round(reference, 6), "min_chars": MIN_CHARS,
+              "switch_penalty": choice["switch_penalty"], "min_chars": MIN_CHARS,
               "keep_threshold": choice["keep_threshold"],
               "repetition_rule": rule, "technique_c": tech_c}
     return config, model, {"inner_si_f1": best[0], "inner_tc_accuracy": best_tc[0]}
