@@ -26,17 +26,16 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import re
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 import propscan.train.crossfit as crossfit
+from propscan.detect import _DECODE_UNIT, _chars_from_tokens
 from propscan.evaluate import si_scores
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-_UNIT = re.compile(r"\w+|[^\w\s]")  # the Viterbi decoder's words and punctuation marks
 _QUOTES = set("\"'“”‘’«»")
 _OFFSETS = (-8, -5, -3, -2, -1, 1, 2, 3, 5, 8)
 _STATE: dict = {}  # what forked workers inherit
@@ -45,7 +44,9 @@ _STATE: dict = {}  # what forked workers inherit
 # ---- stacker ---------------------------------------------------------------------------------
 def word_features(text: str, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each word's (start, end) and its feature row."""
-    units = np.array([(m.start(), m.end()) for m in _UNIT.finditer(text)], np.int64).reshape(-1, 2)
+    # the Viterbi decoder's words and punctuation marks
+    units = np.array([(m.start(), m.end()) for m in _DECODE_UNIT.finditer(text)],
+                     np.int64).reshape(-1, 2)
     n = len(units)
     cum = np.vstack([np.zeros((1, scores.shape[1])), np.cumsum(scores, axis=0, dtype=np.float64)])
     mean = (cum[units[:, 1]] - cum[units[:, 0]]) / (units[:, 1] - units[:, 0])[:, None]
@@ -98,20 +99,10 @@ def _word_targets(text: str, units: np.ndarray, gold: list[tuple[str, int, int]]
 
 
 def _rescored(text: str, scores: np.ndarray, units: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """``scores`` with column 0 replaced by each word's p; gaps take the lower neighbour."""
+    """``scores`` with column 0 replaced by each word's p, spread over characters as the
+    detector spreads token scores (gaps take the lower neighbour)."""
     out = scores.copy()
-    col = np.full(len(text), np.nan, np.float32)
-    for (s, e), v in zip(units, p, strict=True):
-        col[s:e] = v
-    idx = np.arange(len(col))
-    known = ~np.isnan(col)
-    if known.any():
-        prev = np.maximum.accumulate(np.where(known, idx, -1))
-        nxt = np.minimum.accumulate(np.where(known, idx, len(col))[::-1])[::-1]
-        left = np.where(prev >= 0, col[np.clip(prev, 0, None)], np.inf)
-        right = np.where(nxt < len(col), col[np.clip(nxt, None, len(col) - 1)], np.inf)
-        col = np.where(known, col, np.minimum(left, right))
-    out[:, 0] = np.nan_to_num(col, posinf=0.0)
+    out[:, 0] = _chars_from_tokens(len(text), units, np.asarray(p, np.float32)[:, None])[:, 0]
     return out
 
 
