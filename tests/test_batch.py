@@ -211,11 +211,11 @@ def test_run_batch_stores_each_record_once_and_a_rerun_skips_all(tmp_path: Path)
     with DuckDBStore(db) as store:
         first = run_batch([corpus], store, NO_DETECT, chunk_size=3,
                           on_chunk=lambda s, chunk: seen.append(len(chunk)))
-    assert (first.ok, first.failed, first.skipped) == (7, 1, 1)
+    assert (first.ok, first.failed, first.skipped, first.duplicates) == (7, 1, 1, 1)
     assert seen == [3, 3, 2]
     with DuckDBStore(db) as store:
         second = run_batch([corpus], store, NO_DETECT, chunk_size=3)
-    assert (second.ok, second.failed, second.skipped) == (0, 0, 9)
+    assert (second.ok, second.failed, second.skipped, second.duplicates) == (0, 0, 9, 0)
     assert stored(db, "SELECT status, count(*) FROM articles GROUP BY 1 ORDER BY 1") == [
         ("error", 1), ("ok", 7)]
     runs = stored(db, "SELECT run_id, model_name, n_ok, n_failed, n_skipped, finished IS NOT NULL "
@@ -441,6 +441,23 @@ def test_stats_by_technique_outlet_and_month(tmp_path: Path) -> None:
         assert pairs[("Doubt", "Loaded_Language")] == 2 and pairs[("Doubt", "Doubt")] == 3
         with pytest.raises(ConfigError, match="'by'"):
             view.stats("week")
+
+
+def test_short_articles_are_left_out_of_the_top_articles(tmp_path: Path) -> None:
+    db = tmp_path / "v.duckdb"
+    _fill_views_db(db)
+    with DuckDBStore(db) as store:  # 2 spans in 40 words: 50 per 1,000, the densest
+        store.write([Result(id="short", source="short.txt", status="ok", title="Short",
+                            n_words=40, spans=[(0, 5, "Doubt", 0.8, "xxxxx"),
+                                               (10, 15, "Doubt", 0.8, "xxxxx")])],
+                    store.start_run([]))
+    with CorpusView(db) as view:
+        assert [r["id"] for r in view.top_articles(limit=2)] == ["a3", "a1"]
+        assert [r["id"] for r in view.top_articles(limit=2, min_words=0)] == ["short", "a3"]
+        with pytest.raises(ConfigError, match="min_words"):
+            view.top_articles(min_words=-1)
+    assert ">Short<" not in render_report(db)
+    assert ">Short<" in render_report(db, min_words=40)
 
 
 def test_report_is_self_contained_html_with_plots(tmp_path: Path) -> None:

@@ -39,6 +39,21 @@ def query(db: Path, sql: str) -> list[tuple]:
         con.close()
 
 
+def test_batch_counts_repeated_records_apart_from_stored_ones(tmp_path: Path) -> None:
+    corpus = tmp_path / "texts"
+    corpus.mkdir()
+    text = "An invented council met on Monday and agreed to meet again on Friday."
+    for name in ("a.txt", "copy_of_a.txt"):
+        (corpus / name).write_text(text, encoding="utf-8")
+    db = tmp_path / "c.duckdb"
+    first = runner.invoke(app, ["batch", str(corpus), "--db", str(db), "--no-detect"])
+    assert first.exit_code == 0, first.output
+    assert ("1 ok, 0 failed, 0 already stored, 1 repeated a record earlier in the input"
+            in first.output)
+    again = runner.invoke(app, ["batch", str(corpus), "--db", str(db), "--no-detect"])
+    assert "0 ok, 0 failed, 2 already stored ->" in again.output
+
+
 def test_batch_then_stats_then_report(tmp_path: Path) -> None:
     corpus = write_records(tmp_path / "r.jsonl", 9)
     db = tmp_path / "c.duckdb"
@@ -54,6 +69,7 @@ def test_batch_then_stats_then_report(tmp_path: Path) -> None:
     stats = runner.invoke(app, ["stats", str(db), "--by", "outlet"])
     assert stats.exit_code == 0, stats.output
     assert "9 articles ok" in stats.output and "Outlet 2" in stats.output
+    assert "No article of 150 words or more has findings yet." in stats.output
 
     page = tmp_path / "corpus.html"
     report = runner.invoke(app, ["report", str(db), "-o", str(page)])

@@ -126,6 +126,18 @@ def test_terminal_view_ranks_the_article_score_in_words(shared_example: Path):
     ranks = re.findall(r"(\d+)(st|nd|rd|th) percentile of (PTC|everyday)", out)
     assert len(ranks) == 2
     assert all(ordinal(int(n)) == n + suffix for n, suffix, _ in ranks)
+    assert "these figures and ranks are rough" not in out  # hundreds of words
+
+
+def test_terminal_view_warns_that_a_short_text_has_rough_figures(tmp_path: Path):
+    short = tmp_path / "short.txt"
+    short.write_text("The invented mayor called his critics traitors and liars again today.",
+                     encoding="utf-8")
+    result = run_cli("analyze", str(short))
+    out = " ".join(result.stdout.decode().split())
+    assert result.returncode == 0
+    assert ("Only 11 words: one fragment more or less moves the rate by 90.9 per 1,000 words, "
+            "so under 150 words these figures and ranks are rough.") in out
 
 
 def test_every_exit_code_is_documented():

@@ -279,8 +279,21 @@ def test_score_article_counts_spans_and_coverage() -> None:
     assert scores["overall"]["per_1000_words"] == pytest.approx(200.0)
     assert scores["overall"]["coverage"] == pytest.approx(round(13 / len(text), 4))
     assert set(scores["techniques"]) == {"Doubt", "Slogans"}
+    assert scores["overall"]["short_text"] is True  # 10 words: one span moves the rate by 100
     for ref in scores["percentiles"].values():
         assert 0.0 <= ref["overall"]["coverage"] <= 100.0
+
+
+def test_short_text_note_only_under_the_word_limit() -> None:
+    from propscan.detect.scoring import SHORT_TEXT_WORDS, score_article, short_text_note
+
+    assert "100.0 per 1,000 words" in short_text_note(10)
+    assert short_text_note(0).startswith("No words")
+    assert short_text_note(SHORT_TEXT_WORDS - 1) is not None
+    assert short_text_note(SHORT_TEXT_WORDS) is None
+    text = " ".join(["word"] * SHORT_TEXT_WORDS)
+    article = Article(text=text, clean_text=text, offset_map=OffsetMap.identity(len(text)))
+    assert score_article(article)["overall"]["short_text"] is False
 
 
 def test_phrase_repetition_rule_ignores_single_repeated_words() -> None:

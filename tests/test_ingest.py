@@ -87,6 +87,59 @@ def test_byline_header_variants():
     assert article.meta.title == "A headline"
 
 
+# Invented page furniture of the kinds crawlers keep above an article's text.
+_HEADLINE = "Harbour council votes to close the old ferry pier"
+_FIRST_PARAGRAPH = ("The council of an invented harbour town voted on Monday to close its ferry "
+                    "pier, after a survey found the timber unsafe.")
+
+
+@pytest.mark.parametrize("furniture", [
+    ["Advertisement"],
+    ["Updated", "January 6, 2020"],
+    ["Photo by Example Person"],
+    ["© 2021, Example Pages"],
+    ["A. Example / Getty Images"],
+    ["NEW You can now listen to Example News articles!", "Send this page to someone via email"],
+    ["The pier at dusk. Credit: Example Archive"],
+    ["31/12/2019 - 14h08"],
+])
+def test_page_furniture_above_the_text_is_neither_title_nor_body(furniture):
+    text = "\n\n".join([*furniture, _HEADLINE, _FIRST_PARAGRAPH])
+    article = from_text(text)
+    assert article.meta.title == _HEADLINE
+    assert article.text[article.body_start:].startswith(_FIRST_PARAGRAPH)
+    assert article.clean_text == _FIRST_PARAGRAPH
+    _assert_map_exact(article)
+
+
+def test_page_furniture_without_a_headline_leaves_the_text_as_body():
+    article = from_text("Advertisement\n\n" + _FIRST_PARAGRAPH)
+    assert article.meta.title is None
+    assert article.clean_text == _FIRST_PARAGRAPH
+    # furniture alone is still the body: something must be analysed
+    only = from_text("Advertisement\n\nUpdated")
+    assert only.clean_text == "Updated"
+
+
+@pytest.mark.parametrize("headline", [
+    "Updated rules for drivers come into force", "By the numbers: the invented budget",
+    "March 2020 was the wettest month on record", "Credit card fraud rises again",
+    "Photography students win an invented prize",
+])
+def test_headlines_that_start_like_furniture_stay_titles(headline):
+    article = from_text(headline + "\n\n" + _FIRST_PARAGRAPH)
+    assert article.meta.title == headline
+
+
+def test_no_ptc_title_looks_like_furniture(ptc_articles):
+    from propscan.ingest.plaintext import is_leading_debris
+
+    titles = [p.read_text(encoding="utf-8").split("\n", 1)[0]
+              for p in sorted(ptc_articles.glob("article*.txt"))]
+    assert len(titles) == 371
+    assert [t for t in titles if is_leading_debris(t)] == []
+
+
 def test_cleaning_mojibake_zero_width_and_spaces():
     text = ("Headline here\n\nThe caf\u00c3\u00a9 was   full.\u200b It  was\u00a0loud."
             "\n\n\n\nEnd of it.")

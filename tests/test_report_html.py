@@ -225,6 +225,10 @@ def test_detector_scores_read_in_words_with_ranks_among_the_references():
             f"{100 * name_calling['coverage']:.1f}% "
             f"{ordinal(round(ptc['Name_Calling,Labeling']['per_1000_words']))}") in text
     assert "not a verdict" in text and "ptc_train" not in text
+    assert f"Only {overall['words']} words: one fragment more or less" in text
+    long = make_article(" ".join(["Honest people work hard every day."] * 30))
+    long.scores = score_article(long)
+    assert "one fragment more or less" not in " ".join(parse(render_article(long)).text)
 
 
 @pytest.mark.parametrize("payload", XSS.values(), ids=XSS.keys())
@@ -311,3 +315,11 @@ def test_real_ingested_article_round_trips(shared_example):
     page = parse(render_article(article))
     assert "".join(page.body_text) == article.text[article.body_start:article.body_end]
     assert {t for ids, t in page.marks} >= {"so-called", "moderate opposition"}
+
+
+def test_legend_heading_counts_fragments_in_words():
+    a = make_article("The corrupt elites lie.")
+    add(a, "lie", "Loaded_Language")
+    assert "Techniques (1 fragment)<" in render_article(a)
+    add(a, "corrupt elites", "Name_Calling,Labeling")
+    assert "Techniques (2 fragments)<" in render_article(a)

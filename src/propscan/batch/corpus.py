@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from propscan.batch.store import DatabaseHandle, connect_readonly
+from propscan.detect.scoring import SHORT_TEXT_WORDS
 from propscan.errors import ConfigError
 from propscan.techniques import TECHNIQUE_NAMES, get_technique
 
@@ -86,8 +87,15 @@ class CorpusView(DatabaseHandle):
             "FROM per LEFT JOIN top ON top.grp = per.grp AND top.rk = 1 "
             f"GROUP BY per.grp ORDER BY {'per.grp' if by == 'month' else 'articles DESC, per.grp'}")
 
-    def top_articles(self, limit: int = 10, min_words: int = 50) -> list[dict[str, Any]]:
-        """The articles with the densest findings (spans per 1,000 words), then most spans."""
+    def top_articles(self, limit: int = 10, min_words: int = SHORT_TEXT_WORDS
+                     ) -> list[dict[str, Any]]:
+        """The articles with the densest findings (spans per 1,000 words), then most spans.
+
+        Articles under ``min_words`` words are left out: in a short text one fragment moves the
+        rate too far for a ranking (see :data:`propscan.detect.scoring.SHORT_TEXT_WORDS`).
+        """
+        if min_words < 0:
+            raise ConfigError(f"min_words must be 0 or more, got {min_words}")
         return self._rows(
             "SELECT id, source, title, outlet, published, n_words, n_spans, "
             "round(1000.0 * n_spans / nullif(n_words, 0), 2) AS per_1k_words "
@@ -222,7 +230,7 @@ svg{max-width:100%;height:auto}section{margin:2em 0}
 """
 
 
-def render_report(path: str | Path, *, top: int = 20) -> str:
+def render_report(path: str | Path, *, top: int = 20, min_words: int = SHORT_TEXT_WORDS) -> str:
     """A self-contained HTML page (inline CSS and SVG, no scripts, no network) on a corpus."""
     import matplotlib
 
@@ -234,7 +242,7 @@ def render_report(path: str | Path, *, top: int = 20) -> str:
         by_month = view.stats("month")
         mix = view.technique_by_outlet()
         pairs = view.cooccurrence()
-        top_rows = view.top_articles(limit=top)
+        top_rows = view.top_articles(limit=top, min_words=min_words)
         failures = view.failures()
     for row in by_technique:
         row["technique"] = _label(row["technique"])
@@ -262,7 +270,7 @@ def render_report(path: str | Path, *, top: int = 20) -> str:
                 "Number of articles that contain both techniques; the diagonal counts "
                 "articles with that technique."),
         "<section><h2>Top articles</h2><p class='note'>Densest findings, spans per 1,000 "
-        "words (articles of 50 words or more).</p>",
+        f"words (articles of {min_words:,} words or more).</p>",
         _table(top_rows, ["title", "outlet", "published", "n_words", "n_spans",
                           "per_1k_words", "id"]), "</section>",
     ]

@@ -26,12 +26,15 @@ ENGINES = ("local", "dask")
 
 @dataclass
 class BatchSummary:
-    """What a run did; ``skipped`` counts records already stored by an earlier run."""
+    """What a run did. ``skipped`` counts records not processed because their id was already
+    stored, by an earlier run or, for ``duplicates`` of them, earlier in this run's input
+    (the same id, or the same text where a record has neither id nor URL)."""
 
     run_id: int
     ok: int = 0
     failed: int = 0
     skipped: int = 0
+    duplicates: int = 0
 
     @property
     def processed(self) -> int:
@@ -100,9 +103,12 @@ def _run(paths: list[str | Path], store: DuckDBStore | ParquetStore, settings: P
 def _skip_known(records: Iterator[RawRecord], known: set[str],
                 summary: BatchSummary) -> Iterator[RawRecord]:
     """Records whose id is not stored yet; a duplicate id in the input counts as skipped."""
+    this_run: set[str] = set()
     for raw in records:
         if raw.id in known:
             summary.skipped += 1
+            summary.duplicates += raw.id in this_run
             continue
         known.add(raw.id)
+        this_run.add(raw.id)
         yield raw

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from propscan.cli.app import app, handle_errors
+from propscan.detect.scoring import SHORT_TEXT_WORDS
 from propscan.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -82,8 +83,11 @@ def batch(
     finally:
         store.close()
     target = db if db is not None else parquet
+    stored_before = summary.skipped - summary.duplicates
+    duplicates = (f", {summary.duplicates:,} repeated a record earlier in the input (same id, "
+                  "or same text without one)" if summary.duplicates else "")
     print(f"run {summary.run_id}: {summary.ok:,} ok, {summary.failed:,} failed, "
-          f"{summary.skipped:,} already stored -> {target}")
+          f"{stored_before:,} already stored{duplicates} -> {target}")
 
 
 class _Progress:
@@ -137,6 +141,9 @@ def stats(
     by: Annotated[StatsGroup, typer.Option(help="Group by technique, outlet or month.")
                   ] = StatsGroup.technique,
     top: Annotated[int, typer.Option(help="How many top articles to list.")] = 10,
+    min_words: Annotated[int, typer.Option(
+        min=0, help="Leave articles shorter than this out of the top articles (one fragment "
+        "moves a short text's rate too far).")] = SHORT_TEXT_WORDS,
 ) -> None:
     """Technique counts and rates per technique, outlet or month, and the top articles."""
     from rich.console import Console
@@ -147,15 +154,16 @@ def stats(
     with CorpusView(database) as view:
         totals = view.totals()
         rows = view.stats(by.value)
-        top_rows = view.top_articles(limit=top)
+        top_rows = view.top_articles(limit=top, min_words=min_words)
     console = Console()
     console.print(f"{database}: {totals['ok']:,} articles ok, {totals['failed']:,} failed, "
                   f"{totals['words']:,} words, {totals['spans']:,} spans", soft_wrap=True)
     console.print(_rich_table(Table, f"By {by.value}", rows))
     if not top_rows:
-        console.print("No article has findings yet.")
+        console.print(f"No article of {min_words:,} words or more has findings yet.")
         return
-    console.print(_rich_table(Table, "Top articles (spans per 1,000 words)", [
+    console.print(_rich_table(Table, "Top articles (spans per 1,000 words; articles of "
+                                     f"{min_words:,} words or more)", [
         {"article": r["title"] or r["source"], "outlet": r["outlet"], "words": r["n_words"],
          "spans": r["n_spans"], "per_1k_words": r["per_1k_words"]} for r in top_rows]))
 
@@ -181,9 +189,12 @@ def report(
     database: Annotated[Path, typer.Argument(help="A batch DuckDB file or Parquet directory.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")],
     top: Annotated[int, typer.Option(help="How many top articles to list.")] = 20,
+    min_words: Annotated[int, typer.Option(
+        min=0, help="Leave articles shorter than this out of the top articles.")
+    ] = SHORT_TEXT_WORDS,
 ) -> None:
     """Write a self-contained HTML report on a corpus, with plots."""
     from propscan.batch.corpus import render_report
 
-    output.write_text(render_report(database, top=top), encoding="utf-8")
+    output.write_text(render_report(database, top=top, min_words=min_words), encoding="utf-8")
     print(f"wrote {output}")

@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from propscan.detect.scoring import REFERENCE_LABELS, ordinal
+from propscan.detect.scoring import REFERENCE_LABELS, ordinal, short_text_note
 from propscan.doc import Article
 from propscan.techniques import get_technique
 
@@ -73,8 +73,12 @@ def _scores_line(article: Article) -> Text:
              for ref, label in REFERENCE_LABELS.items() if "overall" in refs.get(ref, {})]
     if ranks:
         line += " (" + "; ".join(ranks) + ")"
-    return Text(line + ". A high score is a reason to read closely, not a verdict.",
+    text = Text(line + ". A high score is a reason to read closely, not a verdict.",
                 style="bold")
+    note = short_text_note(int(overall["words"])) if "words" in overall else None
+    if note:
+        text.append("\n" + note, style="yellow")
+    return text
 
 
 def _shorten(text: str, limit: int = 120) -> str:

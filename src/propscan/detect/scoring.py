@@ -18,8 +18,8 @@ from typing import Any
 from propscan.doc import Article
 from propscan.techniques import TECHNIQUE_NAMES
 
-__all__ = ["score_article", "article_figures", "ordinal", "STATS_DIR", "REFERENCES",
-           "REFERENCE_LABELS"]
+__all__ = ["score_article", "article_figures", "ordinal", "short_text_note", "STATS_DIR",
+           "REFERENCES", "REFERENCE_LABELS", "SHORT_TEXT_WORDS"]
 
 STATS_DIR = Path(__file__).parent / "stats"
 #: reference name -> stats file name
@@ -27,6 +27,11 @@ REFERENCES = {"ptc_train": "ptc_train.json", "unlabeled_news": "unlabeled_news.j
 #: reference name -> how a reader should see it named
 REFERENCE_LABELS = {"ptc_train": "PTC training articles", "unlabeled_news": "everyday news"}
 _WORD = re.compile(r"\w+")
+#: Under this many body words one fragment more or less moves the rate by more than 6.7 per
+#: 1,000 words: about half the spread between the quartiles of everyday news (3.1 and 18.7 in
+#: stats/unlabeled_news.json of the 2026-11-26 model), so an article's figures and ranks are
+#: rough. Reports say so, and corpus rankings leave such articles out.
+SHORT_TEXT_WORDS = 150
 
 
 def _body_bounds(article: Article) -> tuple[int, int]:
@@ -94,11 +99,24 @@ def score_article(article: Article) -> dict[str, Any]:
                   for metric in ("per_1000_words", "coverage")}
             for key in figures if key in data["quantiles"]
         }
+    figures["overall"]["short_text"] = figures["overall"]["words"] < SHORT_TEXT_WORDS
     return {
         "overall": figures["overall"],
         "techniques": {k: v for k, v in figures.items() if k != "overall" and v["spans"]},
         "percentiles": percentiles,
     }
+
+
+def short_text_note(words: int) -> str | None:
+    """The caution a report shows beside the figures of an article under
+    :data:`SHORT_TEXT_WORDS` body words; None for longer ones."""
+    if words >= SHORT_TEXT_WORDS:
+        return None
+    if words <= 0:
+        return "No words in the body: there are no rates to compare."
+    return (f"Only {words} word{'' if words == 1 else 's'}: one fragment more or less moves "
+            f"the rate by {1000 / words:.1f} per 1,000 words, so under {SHORT_TEXT_WORDS} words "
+            "these figures and ranks are rough.")
 
 
 def ordinal(n: int) -> str:

@@ -6,6 +6,10 @@ Three layouts are recognised, all returning offsets into the text as given:
   “New Eastern Outlook”``);
 * PTC article files: the title, an empty line, then the body, one sentence a line;
 * plain text with no header: all of it is body.
+
+Page furniture a crawler saved above the text (``Advertisement``, ``Updated``, a photo credit,
+a bare date, "You can now listen to ... articles!") is neither title nor body: it is skipped
+before the title is looked for (:func:`is_leading_debris`).
 """
 
 from __future__ import annotations
@@ -15,16 +19,46 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-__all__ = ["TextLayout", "parse_layout", "fold_accents", "parse_date"]
+__all__ = ["TextLayout", "parse_layout", "fold_accents", "parse_date", "is_leading_debris"]
 
 _HEADER = re.compile(
     r"^[ \t]*(?:(?P<date>\d{1,2}[./-]\d{1,2}[./-]\d{4}|\d{4}-\d{2}-\d{2})[ \t]*)?"
-    r"(?:(?:Authors?[ \t]*:|By[ \t]*:?)[ \t]*(?P<author>[A-ZÀ-Þ][^\n]{0,100}?))?[ \t]*$",
-    re.IGNORECASE,
+    # the keyword in any case, the name capitalised ("By the numbers: ..." is no byline)
+    r"(?:(?i:Authors?[ \t]*:|By[ \t]*:?)[ \t]*(?P<author>[A-ZÀ-Þ][^\n]{0,100}?))?[ \t]*$",
 )
 # "... for the online magazine “New Eastern Outlook”": a quoted name after "for" in the bio.
 _OUTLET_IN_BIO = re.compile(r"\b(?:for|at|with)\b[^“\"«\n]{0,60}[“\"«]([^”\"»\n]{2,80})[”\"»]",
                             re.IGNORECASE)
+# Lines that web pages put above an article's text and crawlers keep: widgets, ad slots,
+# bylines without a name, photo credits, copyright lines.
+_FURNITURE = re.compile(
+    r"""(?:advertisement|sponsored(?:\s+content)?|skip\s+to\s+(?:main\s+)?content
+       |placeholder\s+while\s+article\s+actions\s+load
+       |send\s+this\s+(?:page|article)\s+to\s+someone(?:\s+via\s+e-?mail)?
+       |(?:new\s+)?you\s+can\s+now\s+listen\s+to\s+.{1,40}?\s+articles
+       |this\s+advertisement\s+has\s+not\s+loaded\s+yet.*
+       |your\s+browser\s+is\s+not\s+supported.*
+       |(?:last\s+)?updated(?:\s+on)?|by|share(?:\s+this(?:\s+article)?)?
+       |(?:file\s+)?(?:photo|image|picture|video)s?(?:\s+credit)?\s*(?::|\bby\b|\bcourtesy\b).*
+       |(?:.{1,200}?\s)?(?:photo\s+)?credits?\s*:\s*[^.]{1,80}
+       |.{1,200}?\((?:picture|photo|image)\s*:\s*[^)]{1,60}\)
+       |(?:©|\(c\)\s|copyright\b).*
+       |.{1,60}?\s/\s(?:getty\s+images|ap(?:\s+photo)?|reuters|afp|istock|shutterstock).*
+       |(?:getty|istock|shutterstock)(?:\s+images)?
+    )[\s.!:]*""", re.IGNORECASE | re.VERBOSE)
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+# A dateline alone on its line: "January 6, 2020", "8th June 2016", "Mon, 6 Jan 2020",
+# "31/12/2019 - 14h08", "2020-01-06 10:15", "January 2020"
+_DATE_LINE = re.compile(
+    r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
+    rf"(?:(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}})"
+    rf"|(?:{_MONTH}\s+(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?\d{{4}})"
+    r"|(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4})|(?:\d{4}-\d{2}-\d{2}))"
+    r"(?:\s*(?:[-–,|@]|at)?\s*\d{1,2}(?:[:h.]\d{2})?(?::\d{2})?\s*(?:[ap]\.?m\.?)?"
+    r"(?:\s*[A-Z]{2,4})?)?",
+    re.IGNORECASE)
+_MAX_LEADING_DEBRIS = 6  # lines looked at above the text
 _MAX_TITLE_CHARS = 250
 _MAX_SENTENCE_TITLE = 80
 
@@ -91,6 +125,10 @@ def parse_layout(text: str, *, hint: str | None = None) -> TextLayout:
             layout.authors = [a.strip(" -–—|") for a in re.split(r",| and ", header["author"])
                               if a.strip(" -–—|")]
         rest = lines[1:]
+    for _ in range(_MAX_LEADING_DEBRIS):  # never the last line: something stays the body
+        if len(rest) < 2 or not is_leading_debris(text[rest[0][0]:rest[0][1]]):
+            break
+        rest = rest[1:]
     if len(rest) >= 2 and _looks_like_title(text, rest[0], rest[1]):
         layout.title = text[rest[0][0]:rest[0][1]].strip()
         if layout.layout == "plain":
@@ -106,12 +144,21 @@ def parse_layout(text: str, *, hint: str | None = None) -> TextLayout:
     return layout
 
 
+def is_leading_debris(line: str) -> bool:
+    """Whether a line above an article's text is page furniture or a bare dateline, which a
+    reader skips: ``Advertisement``, ``Updated``, ``Photo by ...``, ``© 2011 ...``,
+    ``January 6, 2020``."""
+    line = line.strip()
+    return bool(line) and bool(_FURNITURE.fullmatch(line) or _DATE_LINE.fullmatch(line))
+
+
 def _looks_like_title(text: str, line: tuple[int, int], following: tuple[int, int]) -> bool:
     """A short first line followed by a blank line is a title (a long or comma-ended one is not)."""
     s, e = line
     candidate = text[s:e].strip()
     blank_after = text[e:following[0]].count("\n") >= 2
-    if not blank_after or not 0 < len(candidate) <= _MAX_TITLE_CHARS:
+    if not blank_after or not 0 < len(candidate) <= _MAX_TITLE_CHARS \
+            or is_leading_debris(candidate):
         return False
     # A long line ending like a sentence is the first paragraph of a headerless text.
     return not candidate.endswith((",", ";", ":")) and not (

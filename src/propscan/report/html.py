@@ -20,7 +20,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
-from propscan.detect.scoring import REFERENCE_LABELS, ordinal
+from propscan.detect.scoring import REFERENCE_LABELS, ordinal, short_text_note
 from propscan.doc import Article, Span, _span_order
 from propscan.techniques import TECHNIQUES
 
@@ -218,6 +218,9 @@ def _render_detector_scores(scores: dict[str, Any]) -> str:
              f'</strong> in {overall["words"]:.0f} words: '
              f'{overall["per_1000_words"]:.1f} per 1,000 words, '
              f'{100 * overall["coverage"]:.0f}% of the body covered.</p>']
+    note = short_text_note(round(overall["words"]))
+    if note:
+        parts.append(f'<p class="score-caveat">{escape(note)}</p>')
     if refs:
         rows = "".join(
             f'<tr><th scope="row">{escape(REFERENCE_LABELS[ref])}</th>'
@@ -382,7 +385,7 @@ def render_report(article: Article, *, home_url: str | None = None) -> RenderedR
 <nav class="top">{"".join(nav)}</nav>
 <header class="meta">{"".join(header)}</header>
 {warnings}
-<section aria-labelledby="h-legend"><h2 id="h-legend">Techniques ({len(spans)} fragments)</h2>
+<section aria-labelledby="h-legend"><h2 id="h-legend">Techniques ({len(spans)} fragment{"" if len(spans) == 1 else "s"})</h2>
 {legend}</section>
 <section aria-labelledby="h-text"><h2 id="h-text">Text</h2>
 <div class="body">{_render_body(article, spans)}</div></section>
