@@ -370,6 +370,7 @@ def render_report(article: Article, *, home_url: str | None = None) -> RenderedR
     nav.append(f'<button type="button" id="download-json" '
                f'data-filename="{escape(_download_name(article))}">Download JSON</button>')
 
+    fragments = f"{len(spans)} fragment{'' if len(spans) == 1 else 's'}"
     page = f"""<!DOCTYPE html>
 <html lang="{escape(meta.language or 'en')}">
 <head>
@@ -385,7 +386,7 @@ def render_report(article: Article, *, home_url: str | None = None) -> RenderedR
 <nav class="top">{"".join(nav)}</nav>
 <header class="meta">{"".join(header)}</header>
 {warnings}
-<section aria-labelledby="h-legend"><h2 id="h-legend">Techniques ({len(spans)} fragment{"" if len(spans) == 1 else "s"})</h2>
+<section aria-labelledby="h-legend"><h2 id="h-legend">Techniques ({fragments})</h2>
 {legend}</section>
 <section aria-labelledby="h-text"><h2 id="h-text">Text</h2>
 <div class="body">{_render_body(article, spans)}</div></section>
