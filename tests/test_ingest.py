@@ -116,9 +116,43 @@ def test_page_furniture_without_a_headline_leaves_the_text_as_body():
     article = from_text("Advertisement\n\n" + _FIRST_PARAGRAPH)
     assert article.meta.title is None
     assert article.clean_text == _FIRST_PARAGRAPH
-    # furniture alone is still the body: something must be analysed
+    # furniture alone is still analysed: a record is never dropped for it
     only = from_text("Advertisement\n\nUpdated")
     assert only.clean_text == "Updated"
+
+
+def test_page_furniture_between_paragraphs_is_dropped_from_the_clean_text():
+    second = "Engineers will inspect the new pier next spring, the invented mayor said."
+    third = "Ferries will use the fishing quay until then."
+    text = "\n\n".join([_HEADLINE, _FIRST_PARAGRAPH, "Advertisement", second,
+                        "Photo: A. Example/Example Press.", third, "© 2020 Example Agency"])
+    article = from_text(text)
+    assert article.clean_text == "\n\n".join([_FIRST_PARAGRAPH, second, third])
+    _assert_map_exact(article)
+    assert article.text[article.body_end:].startswith("\n\n© 2020")
+    start = article.clean_text.index("Ferries")
+    span = article.span_from_clean(start, start + 7, "Loaded_Language", 0.5)
+    assert article.text[span.start:span.end] == "Ferries"
+
+
+@pytest.mark.parametrize("sentence", [
+    "Photos by the agency show the damaged timber of the old pier.",
+    "The council explained the new credit: it halves the fare for pensioners.",
+    "Copyright law was not mentioned at the meeting.",
+    "Fares / apply to residents only, the clerk said.",
+    "Updated timetables will be posted at the quay.",
+])
+def test_prose_that_starts_like_furniture_stays_in_the_body(sentence):
+    text = "\n\n".join([_HEADLINE, _FIRST_PARAGRAPH, sentence])
+    assert from_text(text).clean_text == "\n\n".join([_FIRST_PARAGRAPH, sentence])
+
+
+def test_ptc_files_keep_every_line_of_their_body(ptc_articles):
+    raw = (ptc_articles / "article727869189.txt").read_text(encoding="utf-8")
+    assert "\nAdvertisement\n" in raw
+    [article] = read_path(ptc_articles / "article727869189.txt")
+    assert article.clean_text == article.text[article.body_start:article.body_end]
+    assert "\nAdvertisement\n" in article.clean_text
 
 
 @pytest.mark.parametrize("headline", [
@@ -132,12 +166,12 @@ def test_headlines_that_start_like_furniture_stay_titles(headline):
 
 
 def test_no_ptc_title_looks_like_furniture(ptc_articles):
-    from propscan.ingest.plaintext import is_leading_debris
+    from propscan.ingest.plaintext import is_page_furniture
 
     titles = [p.read_text(encoding="utf-8").split("\n", 1)[0]
               for p in sorted(ptc_articles.glob("article*.txt"))]
     assert len(titles) == 371
-    assert [t for t in titles if is_leading_debris(t)] == []
+    assert [t for t in titles if is_page_furniture(t)] == []
 
 
 def test_cleaning_mojibake_zero_width_and_spaces():

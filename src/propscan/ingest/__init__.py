@@ -26,7 +26,7 @@ from propscan.ingest.clean import clean_region
 from propscan.ingest.decode import MAX_ARTICLE_BYTES, MAX_FILE_BYTES, check_text, decode_bytes
 from propscan.ingest.html_extract import extract_html
 from propscan.ingest.language import detect_language
-from propscan.ingest.plaintext import parse_date, parse_layout
+from propscan.ingest.plaintext import is_page_furniture, parse_date, parse_layout
 from propscan.ingest.records import RECORD_FIELDS, iter_json_records
 
 __all__ = [
@@ -80,7 +80,12 @@ def from_text(text: str, *, meta: dict[str, Any] | None = None, input_format: st
     if len(text.encode("utf-8", errors="surrogatepass")) > MAX_ARTICLE_BYTES:
         raise InputTooLarge(f"{source or 'text'} is over the {MAX_ARTICLE_BYTES:,}-byte limit")
     layout = parse_layout(text, hint=input_format)
-    clean_text, offset_map = clean_region(text, layout.body_start, layout.body_end)
+    # PTC files are left as they are: their labels count offsets into the body as given
+    skip = None if "ptc" in (layout.layout, input_format) else is_page_furniture
+    clean_text, offset_map = clean_region(text, layout.body_start, layout.body_end,
+                                          skip_line=skip)
+    if skip is not None and not clean_text.strip():  # nothing but furniture: analyse that
+        clean_text, offset_map = clean_region(text, layout.body_start, layout.body_end)
     if not clean_text.strip():
         raise EmptyInput(f"{source or 'text'} has a header but no body text")
     metadata = Metadata(title=layout.title, authors=layout.authors, published=layout.published,

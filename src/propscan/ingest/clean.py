@@ -6,6 +6,8 @@ What is removed or repaired, and why:
 * mojibake (``Ã©`` for ``é``), repaired with ftfy, line by line; curly quotes are kept, since
   quotes are a cue for the detector (scare quotes);
 * zero-width characters and soft hyphens;
+* whole lines the caller marks as page furniture (``skip_line``: ``Advertisement``, photo
+  credits, copyright lines between paragraphs of a scraped page), which are not prose;
 * runs of spaces, tabs and no-break spaces (one space), spaces at line ends, and runs of blank
   lines (one blank line). Single line breaks stay: PTC files put one sentence on a line.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 
 import ftfy
 
@@ -27,13 +30,16 @@ _FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, fix
                              fix_latin_ligatures=False, normalization=None, explain=False)
 
 
-def clean_region(text: str, start: int = 0, end: int | None = None) -> tuple[str, OffsetMap]:
-    """Clean ``text[start:end]``; the map points into the whole ``text``."""
+def clean_region(text: str, start: int = 0, end: int | None = None, *,
+                 skip_line: Callable[[str], bool] | None = None) -> tuple[str, OffsetMap]:
+    """Clean ``text[start:end]``; the map points into the whole ``text``. Lines for which
+    ``skip_line`` is true are left out, as if they were blank."""
     end = len(text) if end is None else end
     chars: list[tuple[str, int, int]] = []  # (cleaned chars, input start, input end)
     pos = start
     for line in text[start:end].split("\n"):
-        chars.extend(_clean_line(line, pos))
+        if skip_line is None or not skip_line(line):
+            chars.extend(_clean_line(line, pos))
         chars.append(("\n", pos + len(line), pos + len(line) + 1))
         pos += len(line) + 1
     chars.pop()  # the split added one line break too many

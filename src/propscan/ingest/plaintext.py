@@ -9,7 +9,7 @@ Three layouts are recognised, all returning offsets into the text as given:
 
 Page furniture a crawler saved above the text (``Advertisement``, ``Updated``, a photo credit,
 a bare date, "You can now listen to ... articles!") is neither title nor body: it is skipped
-before the title is looked for (:func:`is_leading_debris`).
+before the title is looked for (:func:`is_page_furniture`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-__all__ = ["TextLayout", "parse_layout", "fold_accents", "parse_date", "is_leading_debris"]
+__all__ = ["TextLayout", "parse_layout", "fold_accents", "parse_date", "is_page_furniture"]
 
 _HEADER = re.compile(
     r"^[ \t]*(?:(?P<date>\d{1,2}[./-]\d{1,2}[./-]\d{4}|\d{4}-\d{2}-\d{2})[ \t]*)?"
@@ -29,8 +29,10 @@ _HEADER = re.compile(
 # "... for the online magazine “New Eastern Outlook”": a quoted name after "for" in the bio.
 _OUTLET_IN_BIO = re.compile(r"\b(?:for|at|with)\b[^“\"«\n]{0,60}[“\"«]([^”\"»\n]{2,80})[”\"»]",
                             re.IGNORECASE)
-# Lines that web pages put above an article's text and crawlers keep: widgets, ad slots,
-# bylines without a name, photo credits, copyright lines.
+# Lines that web pages put around an article's text and crawlers keep: widgets, ad slots,
+# bylines without a name, photo credits and captions, copyright lines. Each must match a whole
+# line and leave prose alone ("Photos by the agency show ...", "the tax credit: ...",
+# "Copyright law ...").
 _FURNITURE = re.compile(
     r"""(?:advertisement|sponsored(?:\s+content)?|skip\s+to\s+(?:main\s+)?content
        |placeholder\s+while\s+article\s+actions\s+load
@@ -39,11 +41,12 @@ _FURNITURE = re.compile(
        |this\s+advertisement\s+has\s+not\s+loaded\s+yet.*
        |your\s+browser\s+is\s+not\s+supported.*
        |(?:last\s+)?updated(?:\s+on)?|by|share(?:\s+this(?:\s+article)?)?
-       |(?:file\s+)?(?:photo|image|picture|video)s?(?:\s+credit)?\s*(?::|\bby\b|\bcourtesy\b).*
-       |(?:.{1,200}?\s)?(?:photo\s+)?credits?\s*:\s*[^.]{1,80}
+       |(?:file\s+)?(?:photo|image|picture|video)s?(?:\s+credit)?\s*(?::|\bcourtesy\b).*
+       |(?:photo|image|picture)s?\s+by\s+(?:\S+\s+){0,3}\S+
+       |(?:.{1,200}?[.)]\s+)?(?:photo\s+|image\s+)?credits?\s*:\s*[^.]{1,80}
        |.{1,200}?\((?:picture|photo|image)\s*:\s*[^)]{1,60}\)
-       |(?:©|\(c\)\s|copyright\b).*
-       |.{1,60}?\s/\s(?:getty\s+images|ap(?:\s+photo)?|reuters|afp|istock|shutterstock).*
+       |(?:©|\(c\)\s|copyright\s+(?:©\s*)?\d{4}\b).*
+       |.{1,60}?\s/\s(?:getty\s+images|ap(?:\s+photo)?|reuters|afp|istock|shutterstock)\b.*
        |(?:getty|istock|shutterstock)(?:\s+images)?
     )[\s.!:]*""", re.IGNORECASE | re.VERBOSE)
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -126,7 +129,7 @@ def parse_layout(text: str, *, hint: str | None = None) -> TextLayout:
                               if a.strip(" -–—|")]
         rest = lines[1:]
     for _ in range(_MAX_LEADING_DEBRIS):  # never the last line: something stays the body
-        if len(rest) < 2 or not is_leading_debris(text[rest[0][0]:rest[0][1]]):
+        if len(rest) < 2 or not is_page_furniture(text[rest[0][0]:rest[0][1]]):
             break
         rest = rest[1:]
     if len(rest) >= 2 and _looks_like_title(text, rest[0], rest[1]):
@@ -144,10 +147,9 @@ def parse_layout(text: str, *, hint: str | None = None) -> TextLayout:
     return layout
 
 
-def is_leading_debris(line: str) -> bool:
-    """Whether a line above an article's text is page furniture or a bare dateline, which a
-    reader skips: ``Advertisement``, ``Updated``, ``Photo by ...``, ``© 2011 ...``,
-    ``January 6, 2020``."""
+def is_page_furniture(line: str) -> bool:
+    """Whether a line is page furniture or a bare dateline, which a reader skips:
+    ``Advertisement``, ``Updated``, ``Photo by ...``, ``© 2011 ...``, ``January 6, 2020``."""
     line = line.strip()
     return bool(line) and bool(_FURNITURE.fullmatch(line) or _DATE_LINE.fullmatch(line))
 
@@ -158,7 +160,7 @@ def _looks_like_title(text: str, line: tuple[int, int], following: tuple[int, in
     candidate = text[s:e].strip()
     blank_after = text[e:following[0]].count("\n") >= 2
     if not blank_after or not 0 < len(candidate) <= _MAX_TITLE_CHARS \
-            or is_leading_debris(candidate):
+            or is_page_furniture(candidate):
         return False
     # A long line ending like a sentence is the first paragraph of a headerless text.
     return not candidate.endswith((",", ";", ":")) and not (
