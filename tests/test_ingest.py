@@ -153,6 +153,10 @@ def test_ptc_files_keep_every_line_of_their_body(ptc_articles):
     [article] = read_path(ptc_articles / "article727869189.txt")
     assert article.clean_text == article.text[article.body_start:article.body_end]
     assert "\nAdvertisement\n" in article.clean_text
+    # a PTC file is taken as it is, first line included
+    ptc = from_text("Advertisement\n\nThe pier closed.\nFerries moved.", input_format="ptc")
+    assert ptc.meta.title == "Advertisement"
+    assert ptc.clean_text == "The pier closed.\nFerries moved."
 
 
 @pytest.mark.parametrize("headline", [

@@ -9,7 +9,8 @@ Three layouts are recognised, all returning offsets into the text as given:
 
 Page furniture a crawler saved above the text (``Advertisement``, ``Updated``, a photo credit,
 a bare date, "You can now listen to ... articles!") is neither title nor body: it is skipped
-before the title is looked for (:func:`is_page_furniture`).
+before the title is looked for (:func:`is_page_furniture`), and the cleaning leaves such lines
+out between paragraphs too. PTC files are taken as they are.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ _DATE_LINE = re.compile(
     r"(?:\s*(?:[-–,|@]|at)?\s*\d{1,2}(?:[:h.]\d{2})?(?::\d{2})?\s*(?:[ap]\.?m\.?)?"
     r"(?:\s*[A-Z]{2,4})?)?",
     re.IGNORECASE)
-_MAX_LEADING_DEBRIS = 6  # lines looked at above the text
+_MAX_LEADING_FURNITURE = 6  # lines looked at above the text
 _MAX_TITLE_CHARS = 250
 _MAX_SENTENCE_TITLE = 80
 
@@ -128,7 +129,8 @@ def parse_layout(text: str, *, hint: str | None = None) -> TextLayout:
             layout.authors = [a.strip(" -–—|") for a in re.split(r",| and ", header["author"])
                               if a.strip(" -–—|")]
         rest = lines[1:]
-    for _ in range(_MAX_LEADING_DEBRIS):  # never the last line: something stays the body
+    for _ in range(_MAX_LEADING_FURNITURE if hint != "ptc" else 0):
+        # never the last line: something stays the body
         if len(rest) < 2 or not is_page_furniture(text[rest[0][0]:rest[0][1]]):
             break
         rest = rest[1:]

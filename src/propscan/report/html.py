@@ -218,7 +218,7 @@ def _render_detector_scores(scores: dict[str, Any]) -> str:
              f'</strong> in {overall["words"]:.0f} words: '
              f'{overall["per_1000_words"]:.1f} per 1,000 words, '
              f'{100 * overall["coverage"]:.0f}% of the body covered.</p>']
-    note = short_text_note(round(overall["words"]))
+    note = short_text_note(int(overall["words"]))
     if note:
         parts.append(f'<p class="score-caveat">{escape(note)}</p>')
     if refs:
