@@ -129,15 +129,16 @@ def parse_layout(text: str, *, hint: str | None = None) -> TextLayout:
             layout.authors = [a.strip(" -–—|") for a in re.split(r",| and ", header["author"])
                               if a.strip(" -–—|")]
         rest = lines[1:]
-    for _ in range(_MAX_LEADING_FURNITURE if hint != "ptc" else 0):
+    ptc_file = hint == "ptc"  # taken as it is: its first line is the title
+    for _ in range(0 if ptc_file else _MAX_LEADING_FURNITURE):
         # never the last line: something stays the body
         if len(rest) < 2 or not is_page_furniture(text[rest[0][0]:rest[0][1]]):
             break
         rest = rest[1:]
-    if len(rest) >= 2 and _looks_like_title(text, rest[0], rest[1]):
+    if len(rest) >= 2 and _looks_like_title(text, rest[0], rest[1], ptc=ptc_file):
         layout.title = text[rest[0][0]:rest[0][1]].strip()
         if layout.layout == "plain":
-            layout.layout = "ptc" if hint == "ptc" or _is_one_sentence_a_line(text, rest[1:]) \
+            layout.layout = "ptc" if ptc_file or _is_one_sentence_a_line(text, rest[1:]) \
                 else "plain"
         rest = rest[1:]
     if not rest:
@@ -156,13 +157,14 @@ def is_page_furniture(line: str) -> bool:
     return bool(line) and bool(_FURNITURE.fullmatch(line) or _DATE_LINE.fullmatch(line))
 
 
-def _looks_like_title(text: str, line: tuple[int, int], following: tuple[int, int]) -> bool:
+def _looks_like_title(text: str, line: tuple[int, int], following: tuple[int, int], *,
+                      ptc: bool = False) -> bool:
     """A short first line followed by a blank line is a title (a long or comma-ended one is not)."""
     s, e = line
     candidate = text[s:e].strip()
     blank_after = text[e:following[0]].count("\n") >= 2
     if not blank_after or not 0 < len(candidate) <= _MAX_TITLE_CHARS \
-            or is_page_furniture(candidate):
+            or (not ptc and is_page_furniture(candidate)):
         return False
     # A long line ending like a sentence is the first paragraph of a headerless text.
     return not candidate.endswith((",", ";", ":")) and not (
