@@ -253,4 +253,7 @@ def test_format_detection():
     assert detect_format(None, "<!DOCTYPE html><html>") == "html"
     assert detect_format(None, '{"text": "x"}') == "json"
     assert detect_format("article123.txt", "x") == "ptc"
+    assert detect_format("article123.txt", "A title\n\nOne sentence.\nAnother one.") == "ptc"
+    # paragraphs only, as in scraped news saved under PTC-like names: plain text
+    assert detect_format("article123.txt", "A title\n\nOne paragraph.\n\nAnother.") == "text"
     assert detect_format(None, "Just words.") == "text"
