@@ -26,7 +26,12 @@ from propscan.ingest.clean import clean_region
 from propscan.ingest.decode import MAX_ARTICLE_BYTES, MAX_FILE_BYTES, check_text, decode_bytes
 from propscan.ingest.html_extract import extract_html
 from propscan.ingest.language import detect_language
-from propscan.ingest.plaintext import is_page_furniture, parse_date, parse_layout
+from propscan.ingest.plaintext import (
+    is_page_furniture,
+    paragraphs_only,
+    parse_date,
+    parse_layout,
+)
 from propscan.ingest.records import RECORD_FIELDS, iter_json_records
 
 __all__ = [
@@ -48,8 +53,6 @@ _EXTENSIONS = {".txt": "text", ".text": "text", ".md": "text", ".html": "html", 
                ".xhtml": "html", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _HTML_START = re.compile(r"^\s*(?:<!doctype html|<html|<head|<body|<article|<div|<p[\s>])", re.I)
 _PTC_NAME = re.compile(r"^article\d+\.txt$")
-# the line breaks between lines of text (with any blank lines between them)
-_LINE_BREAKS = re.compile(r"(?<=\S)[ \t]*(\n[ \t\n]*)(?=\S)")
 _ENGLISH_ONLY = "language is {lang!r}, not English: the detection models are English-only, " \
                 "so findings may be missing or wrong"
 
@@ -59,19 +62,11 @@ def article_id(text: str, url: str | None = None) -> str:
     return url if url else "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def _paragraphs_only(text: str) -> bool:
-    """Whether every line break in ``text`` opens a paragraph (a blank line). PTC files put
-    one sentence on a line, so a multi-line file without a single plain break is not one
-    (the unlabelled news of ../shared share its file names)."""
-    breaks = _LINE_BREAKS.findall(text)
-    return bool(breaks) and all(b.count("\n") >= 2 for b in breaks)
-
-
 def detect_format(name: str | None, text: str) -> str:
     """Guess the input format from the file name, then from the content."""
     if name:
         suffix = Path(name).suffix.lower()
-        if _PTC_NAME.match(Path(name).name) and not _paragraphs_only(text):
+        if _PTC_NAME.match(Path(name).name) and not paragraphs_only(text):
             return "ptc"
         if suffix in _EXTENSIONS:
             return _EXTENSIONS[suffix]

@@ -20,7 +20,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-__all__ = ["TextLayout", "parse_layout", "fold_accents", "parse_date", "is_page_furniture"]
+__all__ = ["TextLayout", "parse_layout", "fold_accents", "parse_date", "is_page_furniture",
+           "paragraphs_only"]
 
 _HEADER = re.compile(
     r"^[ \t]*(?:(?P<date>\d{1,2}[./-]\d{1,2}[./-]\d{4}|\d{4}-\d{2}-\d{2})[ \t]*)?"
@@ -171,11 +172,23 @@ def _looks_like_title(text: str, line: tuple[int, int], following: tuple[int, in
         candidate.endswith((".", "!", "?", "\"", "”")) and len(candidate) > _MAX_SENTENCE_TITLE)
 
 
+def _line_breaks(text: str, lines: list[tuple[int, int]]) -> list[int]:
+    """How many line breaks separate each pair of consecutive text lines (1: none blank)."""
+    return [text[e:s].count("\n") for (_, e), (s, _) in zip(lines, lines[1:], strict=False)]
+
+
 def _is_one_sentence_a_line(text: str, lines: list[tuple[int, int]]) -> bool:
     # PTC bodies have no blank lines between most sentences.
-    single = sum(1 for (_, e), (s, _) in zip(lines, lines[1:], strict=False)
-                 if text[e:s].count("\n") == 1)
+    single = _line_breaks(text, lines).count(1)
     return len(lines) > 2 and single >= len(lines) // 2
+
+
+def paragraphs_only(text: str) -> bool:
+    """Whether every line break in ``text`` opens a paragraph (follows a blank line). PTC
+    files put one sentence on a line, so a multi-line text without a single plain break is
+    not one (the unlabelled news of ../shared share its file names)."""
+    breaks = _line_breaks(text, [(s, e) for s, e in _lines(text) if text[s:e].strip()])
+    return bool(breaks) and min(breaks) >= 2
 
 
 def _split_bio(text: str, lines: list[tuple[int, int]], layout: TextLayout) -> None:
