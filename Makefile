@@ -5,16 +5,21 @@ BIN    := $(VENV)/bin
 EXAMPLE := src/propscan/examples/invented_article.txt
 SHARED ?= ../shared
 
-.PHONY: help venv dev demo test lint train bench bench-batch bench-train clean
+.PHONY: help venv dev demo test test-fast lint typecheck train bench bench-batch bench-train \
+	loadcheck screenshot clean
 
 help:
 	@echo "make demo         set up .venv and analyze the bundled invented example"
-	@echo "make test         set up .venv with dev + train extras (CPU torch) and run all tests"
+	@echo "make test         set up .venv with dev + train extras (CPU torch); ruff, then every test"
+	@echo "make test-fast    the tests not marked slow (no training, export, clusters, browser)"
 	@echo "make lint         ruff"
+	@echo "make typecheck    mypy on src/propscan"
 	@echo "make train        reproduce the shipped model from $(SHARED)/data (5-fold CV, self-trained; 15-30 h on 2 CPU cores, minutes on a GPU)"
 	@echo "make bench        speed and memory figures of the detector"
 	@echo "make bench-batch  batch throughput with 1 and 2 workers"
 	@echo "make bench-train  seconds per training step (attention dropout on and off)"
+	@echo "make loadcheck    latency of the HTTP API under concurrent requests (a server on 127.0.0.1)"
+	@echo "make screenshot   refresh docs/web.png (needs Debian chromium)"
 
 $(BIN)/propscan: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,12 +38,23 @@ dev: $(VENV)/.dev
 demo: venv
 	$(BIN)/propscan analyze $(EXAMPLE)
 
+LINTED := src tests benchmarks tools
+
 test: dev
-	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
+# the edit loop: leaves out the tests marked slow (pyproject.toml, tests/conftest.py)
+test-fast: dev
+	$(BIN)/pytest -q -m "not slow"
+
 lint: dev
-	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff check $(LINTED)
+
+# settings in pyproject.toml [tool.mypy]
+typecheck: dev
+	$(BIN)/mypy
 
 # Reproduces the shipped model: per cross-validation fold (5) and once on every article, a
 # teacher tagger labels the 400 unlabelled news articles and a fresh student learns from the gold
@@ -54,16 +70,24 @@ train: dev
 	$(BIN)/python -m propscan.train --data $(SHARED)/data/ptc-train --run $(RUN) --folds 5 \
 		--unlabelled $(SHARED)/data/unlabeled-news --install src/propscan/detect/model \
 		$(TRAIN_FLAGS)
-	$(BIN)/python scripts/make_stats.py --oof $(RUN)/self-trained
+	$(BIN)/python -m propscan.train.reference_stats --shared $(SHARED) --oof $(RUN)/self-trained
 
 bench: dev
-	$(BIN)/python scripts/bench.py --large --passes 3
+	$(BIN)/python benchmarks/bench.py --large --passes 3
 
 bench-batch: venv
-	$(BIN)/python scripts/bench_batch.py --articles $(SHARED)/data/ptc-train/train-articles --threads 1
+	$(BIN)/python benchmarks/bench_batch.py --articles $(SHARED)/data/ptc-train/train-articles --threads 1
 
 bench-train: dev
-	$(BIN)/python scripts/bench_train.py
+	$(BIN)/python benchmarks/bench_train.py
+
+# starts its own server on a free 127.0.0.1 port; LOADCHECK_FLAGS='--requests 50 --concurrency 4'
+LOADCHECK_FLAGS ?=
+loadcheck: venv
+	$(BIN)/python benchmarks/loadcheck.py $(LOADCHECK_FLAGS)
+
+screenshot: dev
+	$(BIN)/python tools/screenshot_web.py --out docs/web.png
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

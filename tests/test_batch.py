@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from propscan.batch.corpus import CorpusView, render_report
+from propscan.batch.corpus import CorpusView
 from propscan.batch.engines import (
     PipelineSettings,
     Result,
@@ -32,7 +32,9 @@ from propscan.batch.engines import (
 from propscan.batch.readers import RawRecord, content_id, estimate_total, iter_records
 from propscan.batch.runner import run_batch
 from propscan.batch.store import DuckDBStore, ParquetStore, open_store
+from propscan.doc import Finding
 from propscan.errors import ConfigError, InputNotFound, PropscanError, UnsupportedFormat
+from propscan.report.corpus import render_report
 
 NO_DETECT = PipelineSettings(detect=False)
 TOPICS = ["harbour", "election", "vaccine", "railway", "drought", "festival", "tariff",
@@ -226,7 +228,8 @@ def test_run_batch_stores_each_record_once_and_a_rerun_skips_all(tmp_path: Path)
 def test_duckdb_write_is_idempotent_and_keeps_spans_once(tmp_path: Path) -> None:
     result = Result(id="a1", source="s", status="ok", n_words=100, outlet="Bugle",
                     published="2024-03-02", scores={"propaganda": 0.7},
-                    spans=[(0, 4, "Loaded_Language", 0.9, "Evil"), (5, 9, "Doubt", 0.6, "Why?")])
+                    spans=[Finding(0, 4, "Loaded_Language", 0.9, "Evil"),
+                           Finding(5, 9, "Doubt", 0.6, "Why?")])
     with DuckDBStore(tmp_path / "x.duckdb") as store:
         run_id = store.start_run(["in"])
         store.set_model(run_id, {"name": "tiny", "version": "1"})
@@ -405,8 +408,9 @@ def test_bad_engine_settings_are_config_errors(tmp_path: Path) -> None:
 def _fill_views_db(db: Path) -> None:
     def result(n: int, outlet: str, month: str, spans: list[str]) -> Result:
         return Result(id=f"a{n}", source=f"s{n}", status="ok", title=f"Title {n}", outlet=outlet,
-                      published=f"2024-{month}-10", n_words=200,
-                      spans=[(i * 10, i * 10 + 5, t, 0.8, "xxxxx") for i, t in enumerate(spans)])
+                      published=f"2024-{month}-10", n_words=200, analysed=True,
+                      spans=[Finding(i * 10, i * 10 + 5, t, 0.8, "xxxxx")
+                             for i, t in enumerate(spans)])
 
     with DuckDBStore(db) as store:
         run_id = store.start_run([])
@@ -423,7 +427,8 @@ def test_stats_by_technique_outlet_and_month(tmp_path: Path) -> None:
     db = tmp_path / "v.duckdb"
     _fill_views_db(db)
     with CorpusView(db) as view:
-        assert view.totals() == {"ok": 4, "failed": 1, "words": 800, "spans": 8}
+        assert view.totals() == {"ok": 4, "analysed": 4, "failed": 1, "words": 800,
+                                 "spans": 8}
         techniques = {r["technique"]: (r["spans"], r["articles"], r["pct_articles"])
                       for r in view.stats("technique")}
         assert techniques["Doubt"] == (3, 3, 75.0)
@@ -448,8 +453,8 @@ def test_short_articles_are_left_out_of_the_top_articles(tmp_path: Path) -> None
     _fill_views_db(db)
     with DuckDBStore(db) as store:  # 2 spans in 40 words: 50 per 1,000, the densest
         store.write([Result(id="short", source="short.txt", status="ok", title="Short",
-                            n_words=40, spans=[(0, 5, "Doubt", 0.8, "xxxxx"),
-                                               (10, 15, "Doubt", 0.8, "xxxxx")])],
+                            n_words=40, analysed=True, spans=[Finding(0, 5, "Doubt", 0.8, "xxxxx"),
+                                               Finding(10, 15, "Doubt", 0.8, "xxxxx")])],
                     store.start_run([]))
     with CorpusView(db) as view:
         assert [r["id"] for r in view.top_articles(limit=2)] == ["a3", "a1"]
@@ -469,6 +474,48 @@ def test_report_is_self_contained_html_with_plots(tmp_path: Path) -> None:
     assert "Title 3" in page and "broken.txt is empty" in page
     # nothing is fetched: no scripts, stylesheets or images loaded from elsewhere
     assert not any(tag in page for tag in ("<script", "<link", "<img", "src=", "@import"))
+
+
+def test_rates_leave_out_articles_not_analysed_and_outlets_group_by_spelling(
+        tmp_path: Path) -> None:
+    db = tmp_path / "v.duckdb"
+    _fill_views_db(db)  # Bugle: 2 analysed articles, 400 words, 4 spans
+    with DuckDBStore(db) as store:
+        store.write([
+            # ingested only (--no-detect, or not English): counted, but in no rate
+            Result(id="n1", source="n1", status="ok", outlet="bugle", n_words=5000),
+            Result(id="n2", source="n2", status="ok", outlet="The Planet!", n_words=5000),
+            Result(id="p1", source="p1", status="ok", outlet="the planet", n_words=200,
+                   analysed=True, spans=[Finding(0, 5, "Doubt", 0.8, "xxxxx")]),
+            Result(id="p2", source="p2", status="ok", outlet="The Planet", n_words=200,
+                   analysed=True),
+        ], store.start_run([]))
+    with CorpusView(db) as view:
+        assert view.totals() == {"ok": 8, "analysed": 6, "failed": 1, "words": 1200,
+                                 "spans": 9}
+        outlets = {r["outlet"]: (r["articles"], r["analysed"], r["words"], r["spans"],
+                                 r["per_1k_words"]) for r in view.stats("outlet")}
+        assert outlets == {"Bugle": (3, 2, 400, 4, 10.0), "Planet": (2, 2, 400, 4, 10.0),
+                           "The Planet": (3, 2, 400, 1, 2.5)}
+        mix = {(r["outlet"], r["technique"]) for r in view.technique_by_outlet()}
+        assert ("The Planet", "Doubt") in mix and ("the planet", "Doubt") not in mix
+        doubt = next(r for r in view.stats("technique") if r["technique"] == "Doubt")
+        assert doubt["pct_articles"] == round(100 * 4 / 6, 1)
+        assert doubt["per_1k_words"] == round(1000 * 4 / 1200, 2)
+
+
+def test_rows_of_databases_older_than_the_analysed_column_count_when_they_have_findings(
+        tmp_path: Path) -> None:
+    db = tmp_path / "old.duckdb"
+    _fill_views_db(db)
+    with duckdb.connect(str(db)) as con:  # as a database written before schema 1.1 reads
+        con.execute("UPDATE articles SET analysed = NULL")
+        con.execute("INSERT INTO articles (id, status, n_words, n_spans, scores) VALUES "
+                    "('nodetect', 'ok', 9000, 0, '{}'), ('scored', 'ok', 100, 0, "
+                    "'{\"overall\": {\"spans\": 0}}')")
+    with CorpusView(db) as view:
+        assert view.totals()["analysed"] == 4  # a1-a3 have spans; a4 and nodetect have none
+        assert view.totals()["words"] == 700
 
 
 def test_views_refuse_a_database_that_is_not_a_batch_store(tmp_path: Path) -> None:
@@ -516,3 +563,35 @@ def test_detected_spans_are_stored_with_exact_offsets_and_match_dask(
     texts = {str(f): read_path(f)[0].text for f in files}
     assert all(texts[src][start:end] == text for src, start, end, _, text in local_spans)
     assert stored(tmp_path / "local.duckdb", "SELECT model_name <> 'none' FROM runs") == [(True,)]
+
+
+def test_stores_written_before_schema_1_1_are_migrated_and_read(tmp_path: Path) -> None:
+    old = tmp_path / "old.duckdb"
+    with duckdb.connect(str(old)) as con:  # the 1.0 tables: no analysed, reason, voice...
+        con.execute("CREATE TABLE articles (id VARCHAR PRIMARY KEY, run_id INTEGER, "
+                    "source VARCHAR, url VARCHAR, title VARCHAR, authors VARCHAR[], "
+                    "published DATE, outlet VARCHAR, language VARCHAR, input_format VARCHAR, "
+                    "n_words INTEGER, n_spans INTEGER, scores JSON, status VARCHAR NOT NULL, "
+                    "error VARCHAR)")
+        con.execute('CREATE TABLE spans (article_id VARCHAR NOT NULL, start INTEGER, '
+                    '"end" INTEGER, technique VARCHAR, confidence DOUBLE, text VARCHAR)')
+        con.execute("INSERT INTO articles (id, status, n_words, n_spans) "
+                    "VALUES ('old', 'ok', 100, 1)")
+        con.execute("INSERT INTO spans VALUES ('old', 0, 4, 'Doubt', 0.5, 'Why?')")
+    finding = Finding(0, 4, "Doubt", 0.9, "Evil", "a reason", "quoted", "the mayor")
+    with DuckDBStore(old) as store:
+        store.write([Result(id="new", source="s", status="ok", n_words=100, analysed=True,
+                            spans=[finding])], store.start_run([]))
+    assert stored(old, "SELECT article_id, reason, voice, speaker FROM spans ORDER BY 1") == [
+        ("new", "a reason", "quoted", "the mayor"), ("old", None, None, None)]
+    parts = tmp_path / "pq"
+    old_parts = {  # 1.0 Parquet parts, every one without the newer columns
+        "articles": {"id": ["old"], "status": ["ok"], "n_words": [100], "n_spans": [1],
+                     "scores": [None]},
+        "spans": {"article_id": ["old"], "start": [0], "end": [4], "technique": ["Doubt"]}}
+    for table, columns in old_parts.items():
+        (parts / table).mkdir(parents=True)
+        pq.write_table(pa.table(columns), parts / table / "run0001-000001.parquet")
+    with CorpusView(parts) as view:
+        assert view.totals()["analysed"] == 1  # NULL analysed with a span: analysed
+        assert view.con_.execute("SELECT reason, voice FROM spans").fetchall() == [(None, None)]

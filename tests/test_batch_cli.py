@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 
 from propscan.cli import app
 
-SHARED = Path(__file__).parents[2] / "shared"
 runner = CliRunner()
 
 
@@ -151,11 +150,8 @@ def test_batch_on_a_dask_cluster_of_worker_processes(tmp_path: Path) -> None:
     assert query(tmp_path / "d.duckdb", columns) == query(tmp_path / "l.duckdb", columns)
 
 
-def test_batch_over_shared_unlabelled_news(tmp_path: Path) -> None:
-    news = SHARED / "data" / "unlabeled-news"
-    if not news.is_dir():
-        pytest.skip("shared research data not present")
-    files = sorted(news.glob("*.txt"))[:12]
+def test_batch_over_shared_unlabelled_news(tmp_path: Path, unlabelled_news: Path) -> None:
+    files = sorted(unlabelled_news.glob("*.txt"))[:12]
     db = tmp_path / "n.duckdb"
     result = runner.invoke(app, ["batch", *map(str, files), "--db", str(db), "--no-detect"])
     assert result.exit_code == 0, result.output
@@ -176,3 +172,20 @@ def test_a_model_that_cannot_load_stops_the_batch_with_one_line(tmp_path: Path,
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "model" in lines[0]
     assert query(tmp_path / "c.duckdb", "SELECT count(*) FROM articles") == [(0,)]
+
+
+def test_stats_by_outlet_groups_spellings_of_one_outlet(tmp_path: Path) -> None:
+    corpus = tmp_path / "r.jsonl"
+    outlets = ["PolitiFact", "Politifact", "PolitiFact", "politifact."]
+    corpus.write_text("".join(json.dumps({
+        "text": f"Fact check {n}. The mayor said the bridge cost {n} million; records show "
+                "the council approved a different figure in March.", "outlet": outlet}) + "\n"
+        for n, outlet in enumerate(outlets)), encoding="utf-8")
+    db = tmp_path / "c.duckdb"
+    assert runner.invoke(app, ["batch", str(corpus), "--db", str(db), "--no-detect"]
+                         ).exit_code == 0
+    stats = runner.invoke(app, ["stats", str(db), "--by", "outlet"])
+    assert stats.exit_code == 0, stats.output
+    assert "4 articles ok (0 analysed for techniques)" in stats.output
+    assert "PolitiFact" in stats.output
+    assert "Politifact " not in stats.output and "politifact." not in stats.output

@@ -2,14 +2,13 @@
 
 The report-file test runs on hand-made spans (it checks the CSP hashes, the tooltip, keyboard
 focus and the legend filter); the web-app test needs the shipped model, pastes the shared
-example into the form and saves the screenshot the README shows (docs/web.png).
+example into the form and takes a screenshot as `make screenshot` does for the README
+(tools/screenshot_web.py, whose server and page steps these tests reuse), into a temporary folder.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -18,22 +17,25 @@ from propscan.doc import Article, Metadata
 from propscan.offsets import OffsetMap
 from propscan.report.html import render_article
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[1]
 MODEL_DIR = REPO / "src" / "propscan" / "detect" / "model"
+_spec = importlib.util.spec_from_file_location("screenshot_web",
+                                               REPO / "tools" / "screenshot_web.py")
+screenshot_web = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(screenshot_web)
 
-if not CHROMIUM.exists():
-    pytest.skip("needs Debian chromium at /usr/bin/chromium", allow_module_level=True)
+if not screenshot_web.CHROMIUM.exists():
+    pytest.skip(f"needs Debian chromium at {screenshot_web.CHROMIUM}", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+        b = p.chromium.launch(executable_path=str(screenshot_web.CHROMIUM),
+                              args=screenshot_web.CHROMIUM_ARGS)
         yield b
         b.close()
 
@@ -53,11 +55,11 @@ def test_report_file_tooltip_keyboard_and_legend(browser, tmp_path):
                 body_start=9, body_end=len(text),
                 meta=Metadata(title="<script>alert(1)</script>"))
     i = text.index("corrupt elites")
-    a.spans.append(a.span_from_text(i, i + 14, "Name_Calling,Labeling", 0.91, "labels a group"))
+    a.spans.append(a.finding_from_text(i, i + 14, "Name_Calling,Labeling", 0.91, "labels a group"))
     j = text.index("great nation")
-    a.spans.append(a.span_from_text(i, j + 12, "Appeal_to_fear-prejudice", 0.7))
+    a.spans.append(a.finding_from_text(i, j + 12, "Appeal_to_fear-prejudice", 0.7))
     k = text.index("Make the")
-    a.spans.append(a.span_from_text(k, len(text), "Slogans", 0.88))
+    a.spans.append(a.finding_from_text(k, len(text), "Slogans", 0.88))
     report = tmp_path / "report.html"
     report.write_text(render_article(a), encoding="utf-8")
 
@@ -94,40 +96,12 @@ def test_report_file_tooltip_keyboard_and_legend(browser, tmp_path):
     assert not dialogs and not problems, problems + dialogs
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(app):
-    import httpx
-    import uvicorn
-
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):  # the model loads in the lifespan handler before the port opens
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        pytest.fail("server did not start")
-    yield url
-    uv.should_exit = True
-    thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def server():
     from propscan.web.app import create_app
 
-    yield from _serve(create_app())
+    with screenshot_web.serving(create_app()) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +109,8 @@ def server_no_detect():
     from propscan.pipeline import Pipeline
     from propscan.web.app import create_app
 
-    yield from _serve(create_app(pipeline=Pipeline(detect=False)))
+    with screenshot_web.serving(create_app(pipeline=Pipeline(detect=False))) as url:
+        yield url
 
 
 def test_web_form_round_trip_without_detection(browser, server_no_detect, shared_example):
@@ -155,23 +130,50 @@ def test_web_form_round_trip_without_detection(browser, server_no_detect, shared
 
 @pytest.mark.skipif(not (MODEL_DIR / "model.onnx").is_file(),
                     reason="the detection model is not in src/propscan/detect/model")
-def test_web_app_paste_and_report(browser, server, shared_example):
-    page = browser.new_page(viewport={"width": 1100, "height": 900})
+def test_web_app_paste_and_report(browser, server, shared_example, tmp_path):
+    page = browser.new_page(viewport=screenshot_web.WINDOW)
     problems = _watch(page)
-    page.goto(server + "/")
-    page.fill("#text", shared_example.read_text(encoding="utf-8"))
-    with page.expect_navigation():
-        page.click("#analyze")
-    frags = page.locator("mark.frag")
-    frags.first.wait_for()
-    assert frags.count() > 0
+    screenshot_web.show_report(page, server, shared_example.read_text(encoding="utf-8"))
+    assert page.locator("mark.frag").count() > 0
     assert page.locator("h1").inner_text() == "Aleppo Proves Western Media Sources Wrong"
-    frags.first.hover()
     tip = page.locator("#tip")
-    tip.wait_for(state="visible")
+    assert tip.is_visible()  # show_report hovered the first fragment
     labels = page.eval_on_selector_all("ul.legend button", "bs => bs.map(b => b.innerText)")
     assert any(label.split(" ")[0] in tip.inner_text() for label in labels)
     assert not problems, problems
-    docs = REPO / "docs"
-    docs.mkdir(exist_ok=True)
-    page.screenshot(path=str(docs / "web.png"), full_page=False)
+    shot = tmp_path / "web.png"
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_file_dots_quoted_findings_and_the_legend_hides_them(browser, tmp_path):
+    text = "A title\n\n\"The corrupt elites lie,\" the minister said. The so-called opposition."
+    a = Article(text=text, clean_text=text[9:], offset_map=OffsetMap.identity(len(text) - 9, 9),
+                body_start=9, body_end=len(text))
+    i = text.index("corrupt elites")
+    a.spans.append(a.finding_from_text(i, i + 14, "Name_Calling,Labeling", 0.7))
+    a.spans[0].voice, a.spans[0].speaker = "quoted", "the minister"
+    j = text.index("so-called")
+    a.spans.append(a.finding_from_text(j, j + 20, "Loaded_Language", 0.6))
+    report = tmp_path / "quoted.html"
+    report.write_text(render_article(a), encoding="utf-8")
+
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    problems = _watch(page)
+    page.goto(report.as_uri())
+    style = "e => getComputedStyle(e).borderBottomStyle"
+    assert page.eval_on_selector("mark.quoted", style) == "dotted"
+    assert page.eval_on_selector("mark:not(.quoted)", style) == "solid"
+    page.hover("mark.quoted")
+    tip = page.locator("#tip")
+    tip.wait_for(state="visible")
+    assert "quoted: the minister" in tip.inner_text()
+
+    page.focus("#show-quoted")  # the control works from the keyboard
+    page.keyboard.press("Space")
+    assert "hide-quoted" in page.evaluate("document.body.className")
+    colour = page.eval_on_selector("mark.quoted", "e => getComputedStyle(e).borderBottomColor")
+    assert colour == "rgba(0, 0, 0, 0)"
+    assert not page.locator("tr.quoted").is_visible()
+    assert page.locator("tr:not(.quoted) >> nth=1").is_visible()
+    assert not problems, problems

@@ -78,7 +78,9 @@ def test_stdin_and_json_output(shared_example: Path):
                      stdin=shared_example.read_bytes())
     assert result.returncode == 0, result.stderr.decode()
     doc = json.loads(result.stdout)
-    assert doc["schema_version"] == "1.0"
+    from propscan.doc import SCHEMA_VERSION
+
+    assert doc["schema_version"] == SCHEMA_VERSION
     article = doc["article"]
     assert article["title"] == "Aleppo Proves Western Media Sources Wrong"
     assert article["authors"] == ["Jean Périer"]
@@ -112,7 +114,7 @@ def test_terminal_view_shows_metadata(shared_example: Path):
                                          (11, "11th"), (12, "12th"), (13, "13th"),
                                          (21, "21st"), (92, "92nd"), (100, "100th")])
 def test_percentile_ranks_read_as_english_ordinals(n: int, expected: str) -> None:
-    from propscan.detect.scoring import ordinal
+    from propscan.report.wording import ordinal
 
     assert ordinal(n) == expected
 
@@ -121,7 +123,7 @@ def test_terminal_view_ranks_the_article_score_in_words(shared_example: Path):
     result = run_cli("analyze", str(shared_example))
     out = " ".join(result.stdout.decode().split())  # the console wraps long lines
     assert result.returncode == 0
-    from propscan.detect.scoring import ordinal
+    from propscan.report.wording import ordinal
 
     ranks = re.findall(r"(\d+)(st|nd|rd|th) percentile of (PTC|everyday)", out)
     assert len(ranks) == 2
@@ -144,3 +146,23 @@ def test_every_exit_code_is_documented():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     for code in EXIT_CODES:
         assert f"| {code} |" in readme, f"exit code {code} is not in the README"
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path):
+    records = tmp_path / "many.jsonl"
+    line = json.dumps({"text": "INVENTED. The imaginary council met again today. " * 20})
+    records.write_text("\n".join([line] * 200), encoding="utf-8")  # far over a pipe's buffer
+    process = subprocess.Popen([sys.executable, "-m", "propscan", "analyze", str(records),
+                                "--no-detect", "-f", "json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.read(3) == b"[\n{"
+    process.stdout.close()  # as `| head -c 10` does
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141 and err == "", err
+
+
+def test_closed_standard_input_is_one_line():
+    result = subprocess.run([sys.executable, "-m", "propscan", "analyze", "-", "--no-detect"],
+                            stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    _assert_one_line_error(result, EmptyInput.exit_code)  # /dev/null: nothing to read

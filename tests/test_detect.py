@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 
 from propscan.detect import (
     DEFAULT_MODEL_DIR,
+    DecodingConfig,
     Detector,
     candidate_spans,
     open_session,
@@ -24,8 +26,6 @@ from propscan.errors import ConfigError, ModelError
 from propscan.offsets import OffsetMap
 from propscan.techniques import TECHNIQUE_NAMES
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "000_5b4fd3b5d3f3f23c.txt"
-
 
 @pytest.fixture(scope="module")
 def detector() -> Detector:
@@ -33,10 +33,8 @@ def detector() -> Detector:
 
 
 @pytest.fixture(scope="module")
-def example_text() -> str:
-    if not EXAMPLE.exists():
-        pytest.skip("../shared is not beside the checkout")
-    with open(EXAMPLE, encoding="utf-8", newline="") as fh:
+def example_text(shared_example: Path) -> str:
+    with open(shared_example, encoding="utf-8", newline="") as fh:
         return fh.read()
 
 
@@ -44,9 +42,12 @@ def test_detect_text_gives_valid_spans_on_a_real_article(detector: Detector,
                                                          example_text: str) -> None:
     fragments = detector.detect_text(example_text)
     assert fragments, "a propagandistic article should yield at least one fragment"
-    for start, end, technique, confidence, reason in fragments:
+    for found in fragments:
+        start, end, technique = found.start, found.end, found.technique
+        confidence, reason = found.confidence, found.reason
         assert 0 <= start < end <= len(example_text)
         fragment = example_text[start:end]
+        assert found.text == fragment
         assert fragment == fragment.strip() and any(ch.isalnum() for ch in fragment)
         assert technique in TECHNIQUE_NAMES
         assert 0.0 < confidence <= 1.0
@@ -120,10 +121,9 @@ def test_decode_snaps_to_words_and_merges_small_gaps() -> None:
     scores[11:15, 0] = 0.9  # "gime": gap of 2 chars merges, grows to "regime"
     scores[:, 1 + TECHNIQUE_NAMES.index("Loaded_Language")] = 0.7
     (fragment,) = det.decode(text, scores)
-    start, end, technique, confidence, _ = fragment
-    assert text[start:end] == "evil regime"
-    assert technique == "Loaded_Language"
-    assert 0 < confidence < 1
+    assert fragment.text == text[fragment.start:fragment.end] == "evil regime"
+    assert fragment.technique == "Loaded_Language"
+    assert 0 < fragment.confidence < 1
 
 
 def test_decode_drops_fragments_below_threshold_and_tiny_ones() -> None:
@@ -177,7 +177,7 @@ def test_detector_decodes_with_the_configured_switch_penalty() -> None:
     text = "a clearly fine sentence"
     scores = _word_scores(text, {"clearly": 0.6})
     assert len(det.decode(text, scores)) == 1
-    det.config["switch_penalty"] = 0.3
+    det = Detector(decoding=DecodingConfig(threshold=0.5, switch_penalty=0.3))
     assert det.decode(text, scores) == []
 
 
@@ -267,12 +267,12 @@ def test_inference_does_not_import_torch() -> None:
 
 def test_score_article_counts_spans_and_coverage() -> None:
     from propscan.detect.scoring import score_article
-    from propscan.doc import Span
+    from propscan.doc import Finding
 
     text = "one two three four five six seven eight nine ten"  # 10 words, 48 chars
     article = Article(text=text, clean_text=text, offset_map=OffsetMap.identity(len(text)))
-    article.spans = [Span(0, 7, "Doubt", 0.9, text[0:7]),
-                     Span(4, 13, "Slogans", 0.8, text[4:13])]  # overlap [4,7) counted once
+    article.spans = [Finding(0, 7, "Doubt", 0.9, text[0:7]),
+                     Finding(4, 13, "Slogans", 0.8, text[4:13])]  # overlap [4,7) counted once
     scores = score_article(article)
     assert scores["overall"]["spans"] == 2
     assert scores["overall"]["words"] == 10
@@ -285,7 +285,8 @@ def test_score_article_counts_spans_and_coverage() -> None:
 
 
 def test_short_text_note_only_under_the_word_limit() -> None:
-    from propscan.detect.scoring import SHORT_TEXT_WORDS, score_article, short_text_note
+    from propscan.detect.scoring import SHORT_TEXT_WORDS, score_article
+    from propscan.report.wording import short_text_note
 
     assert "100.0 per 1,000 words" in short_text_note(10)
     assert short_text_note(0).startswith("No words")
@@ -297,8 +298,7 @@ def test_short_text_note_only_under_the_word_limit() -> None:
 
 
 def test_phrase_repetition_rule_ignores_single_repeated_words() -> None:
-    det = Detector(threshold=0.5)
-    det.config["repetition_rule"] = "phrase"
+    det = Detector(decoding=DecodingConfig(threshold=0.5, repetition_rule="phrase"))
     text = "Traitors everywhere. The traitors won. Stop the steal! We say: stop the steal."
     scores = np.zeros((len(text), 15), np.float32)
     scores[:, 1 + TECHNIQUE_NAMES.index("Name_Calling,Labeling")] = 0.8
@@ -308,15 +308,13 @@ def test_phrase_repetition_rule_ignores_single_repeated_words() -> None:
     assert labels == ["Name_Calling,Labeling", "Repetition"]
 
 
-def test_shipped_model_beats_floors_on_ptc_articles(detector: Detector) -> None:
+def test_shipped_model_beats_floors_on_ptc_articles(detector: Detector, ptc_dir: Path) -> None:
     """A gate against a broken export or decoder, not a quality figure: the shipped model was
     trained on every PTC article (cross-validated figures are in metrics.json)."""
     from propscan.evaluate import evaluate
     from propscan.evaluate.ptc import read_articles
 
-    ptc = EXAMPLE.parents[1] / "data" / "ptc-train"
-    if not ptc.is_dir():
-        pytest.skip("../shared/data/ptc-train is not beside the checkout")
+    ptc = ptc_dir
     ids = sorted(read_articles(ptc / "train-articles"))[:10]
     result = evaluate(ptc, detector, ids=ids)
     assert result["articles"] == 10
@@ -353,3 +351,52 @@ def test_window_outputs_are_averaged_per_token_where_windows_overlap() -> None:
     assert long_out[1][10].tolist() == [11.0, 11.0]
     assert long_out[1][200].tolist() == [105.0, 105.0]
     assert [a.shape for a in empty_out] == [(0, 1), (0, 2)]
+
+
+@pytest.fixture()
+def model_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(DEFAULT_MODEL_DIR, tmp_path / "model"))
+
+
+def _cut_short(path: Path, keep: float = 0.5) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * keep)])
+
+
+@pytest.mark.parametrize("name, damage", [
+    ("config.json", lambda p: _cut_short(p)),
+    ("config.json", lambda p: p.write_text('{"threshold": "high", "min_chars": 3}')),
+    ("config.json", lambda p: p.write_text('["not", "an", "object"]')),
+    ("span_model.npz", lambda p: _cut_short(p)),
+    ("span_model.npz", lambda p: _cut_short(p, 0.98)),  # the zip directory at the end lost
+    ("span_model.npz", lambda p: p.write_bytes(b"")),
+    ("metrics.json", lambda p: _cut_short(p)),
+])
+def test_damaged_model_files_are_a_model_error(model_copy: Path, name: str, damage) -> None:
+    damage(model_copy / name)
+    with pytest.raises(ModelError, match=name.replace(".", r"\.")):
+        Detector(model_copy, threads=1).load()
+
+
+def test_detector_closes_its_threads_and_session() -> None:
+    with Detector(threads=2).load() as det:
+        assert det.pool_ is not None and det.session_ is not None
+        assert det.detect_text("They are traitors and cowards, all of them.") is not None
+    assert det.pool_ is None and det.session_ is None
+    det.close()  # twice is fine
+    assert det.load().session_ is not None  # and it loads again
+    det.close()
+
+
+def test_given_decoding_settings_win_over_config_json() -> None:
+    given = DecodingConfig(threshold=0.3, switch_penalty=0.0)
+    det = Detector(decoding=given).load()
+    assert det.decoding is given and det.info["switch_penalty"] == 0.0
+    shipped = Detector().load()
+    assert shipped.decoding == DecodingConfig.from_dict(
+        json.loads((DEFAULT_MODEL_DIR / "config.json").read_text()))
+    assert shipped.info["name"] == "propscan-minilm-tagger"
+    det.close()
+    shipped.close()

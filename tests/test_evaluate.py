@@ -15,8 +15,6 @@ from propscan.evaluate.ptc import (
     read_tc_labels,
 )
 
-PTC_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "ptc-train"
-
 
 def test_merge_overlaps_joins_shared_characters_but_not_touching_spans() -> None:
     assert merge_overlaps([(2, 6), (0, 4), (6, 8), (10, 12), (11, 11)]) == [(0, 6), (6, 8),
@@ -104,10 +102,8 @@ def test_read_articles_keeps_exact_characters(tmp_path: Path) -> None:
     assert texts == {"42": "Title\r\n\r\nBody “x”.\n"}
 
 
-def test_gold_against_itself_scores_one() -> None:
-    if not PTC_DIR.is_dir():
-        pytest.skip("../shared/data/ptc-train is not beside the checkout")
-    gold = read_tc_labels(PTC_DIR / "train-task-flc-tc.labels")
-    si_gold = read_si_labels(PTC_DIR / "train-task-si.labels")
+def test_gold_against_itself_scores_one(ptc_dir: Path) -> None:
+    gold = read_tc_labels(ptc_dir / "train-task-flc-tc.labels")
+    si_gold = read_si_labels(ptc_dir / "train-task-si.labels")
     assert si_scores(si_gold, [(a, s, e) for a, _, s, e in gold])["f1"] == pytest.approx(1.0)
     assert tc_scores(gold, gold)["micro_f1"] == pytest.approx(1.0)

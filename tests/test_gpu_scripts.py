@@ -1,18 +1,21 @@
-"""The GPU procedure's unpacking: what ``scripts/gpu_session.sh`` packs into a call's files (in
-parts, to fit the call's limits) comes back byte for byte where cross-fitting reads it."""
+"""The GPU procedure (tools/gpu/): what ``gpu_session.sh`` packs into a call's files (in parts, to
+fit the call's limits) comes back byte for byte where cross-fitting reads it; a tagger trained
+from the pack is restored whole; the scripts call each other by paths that exist."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tarfile
 from pathlib import Path
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+REPO = Path(__file__).resolve().parents[1]
+TOOLS = REPO / "tools" / "gpu"
 
 
 def unpack(files: Path, dest: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(SCRIPTS / "gpu_unpack.sh"), str(files), str(dest)],
+    return subprocess.run(["bash", str(TOOLS / "gpu_unpack.sh"), str(files), str(dest)],
                           capture_output=True, text=True)
 
 
@@ -49,13 +52,30 @@ def test_unpack_refuses_a_folder_without_a_session(tmp_path: Path) -> None:
     assert done.stdout.startswith("error: no EXPERIMENT.meta.tar.gz")
 
 
+def test_the_scripts_name_only_paths_that_exist() -> None:
+    # gpu_session.sh runs from the repository root; the README's commands do too
+    named = set()
+    for doc in ("gpu_session.sh", "gpu_unpack.sh", "gpu_pack.py", "gpu_tagger.py", "README.md"):
+        named |= set(re.findall(r"(?:tools|benchmarks|src)/[\w/.-]+\.(?:py|sh|md)",
+                                (TOOLS / doc).read_text(encoding="utf-8")))
+    assert "tools/gpu/gpu_tagger.py" in named
+    assert [path for path in sorted(named) if not (REPO / path).is_file()] == []
+
+
+def test_session_without_experiments_prints_its_usage() -> None:
+    done = subprocess.run(["bash", str(TOOLS / "gpu_session.sh")], capture_output=True,
+                          text=True, env={**os.environ, "OUT": "/nonexistent"})
+    assert done.returncode == 2
+    assert done.stdout.startswith("usage: bash tools/gpu/gpu_session.sh")
+
+
 def _gpu_tagger():
     import importlib.util
     import sys
 
-    if str(SCRIPTS) not in sys.path:  # it imports gpu_pack, as when run from scripts/
-        sys.path.insert(0, str(SCRIPTS))
-    spec = importlib.util.spec_from_file_location("gpu_tagger", SCRIPTS / "gpu_tagger.py")
+    if str(TOOLS) not in sys.path:  # it imports gpu_pack, as when run from tools/gpu/
+        sys.path.insert(0, str(TOOLS))
+    spec = importlib.util.spec_from_file_location("gpu_tagger", TOOLS / "gpu_tagger.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 from datetime import date
 
 import pytest
 
-from propscan.errors import EmptyInput, InvalidRecord, UnsupportedFormat
-from propscan.ingest import detect_format, from_bytes, from_html, from_record, from_text, read_path
+from propscan.doc import Finding
+from propscan.errors import (
+    BinaryInput,
+    EmptyInput,
+    EncodingError,
+    InputTooLarge,
+    InvalidRecord,
+    UnsupportedFormat,
+)
+from propscan.ingest import (
+    detect_format,
+    from_bytes,
+    from_html,
+    from_record,
+    from_text,
+    iter_bytes,
+    read_path,
+)
 from tests.conftest import INVENTED_EXAMPLE
 
 
@@ -50,7 +68,7 @@ def test_ptc_article_offsets_unchanged(ptc_articles):
     assert article.meta.title == raw.split("\n", 1)[0]
     assert article.body_start == raw.index("\n\n") + 2
     assert article.clean_text == article.text[article.body_start:article.body_end]
-    span = article.span_from_clean(0, 6, "Loaded_Language", 0.5)
+    span = article.finding_from_clean(Finding(0, 6, "Loaded_Language", 0.5))
     assert article.text[span.start:span.end] == span.text == article.clean_text[:6]
 
 
@@ -131,7 +149,7 @@ def test_page_furniture_between_paragraphs_is_dropped_from_the_clean_text():
     _assert_map_exact(article)
     assert article.text[article.body_end:].startswith("\n\n© 2020")
     start = article.clean_text.index("Ferries")
-    span = article.span_from_clean(start, start + 7, "Loaded_Language", 0.5)
+    span = article.finding_from_clean(Finding(start, start + 7, "Loaded_Language", 0.5))
     assert article.text[span.start:span.end] == "Ferries"
 
 
@@ -185,15 +203,19 @@ def test_cleaning_mojibake_zero_width_and_spaces():
     assert article.clean_text == "The café was full. It was loud.\n\nEnd of it."
     _assert_map_exact(article)
     cs = article.clean_text.index("café")
-    span = article.span_from_clean(cs, cs + 4, "Loaded_Language", 1.0)
+    span = article.finding_from_clean(Finding(cs, cs + 4, "Loaded_Language", 1.0))
     assert span.text == "caf\u00c3\u00a9"  # the span covers the original bytes
 
 
-def test_non_english_gets_a_warning():
+def test_non_english_is_not_analysed_and_says_why():
+    from propscan.pipeline import Pipeline
+
     article = from_text("Die Regierung hat heute neue Maßnahmen beschlossen, die viele Bürger "
                         "für ungerecht halten und gegen die sie protestieren wollen.")
     assert article.meta.language == "de"
-    assert any("English-only" in w for w in article.warnings)
+    Pipeline().analyze(article)  # no model is loaded for it
+    assert not article.analysed and article.spans == []
+    assert any("not analysed for techniques" in w and "'de'" in w for w in article.warnings)
 
 
 def test_html_page_with_metadata():
@@ -257,3 +279,164 @@ def test_format_detection():
     # paragraphs only, as in scraped news saved under PTC-like names: plain text
     assert detect_format("article123.txt", "A title\n\nOne paragraph.\n\nAnother.") == "text"
     assert detect_format(None, "Just words.") == "text"
+
+
+# ---- metadata of HTML pages (issue 26) --------------------------------------------------------
+_BODY = ("<article><h1>Harbour wall vote</h1>" + "<p>INVENTED EXAMPLE. The council of an "
+         "imaginary town voted on Tuesday to rebuild the old harbour wall, after months of "
+         "debate between fishermen and shop owners.</p>" * 3 + "</article>")
+
+
+def _page(head: str, body: str = _BODY) -> str:
+    return f"<!doctype html><html><head>{head}</head><body>{body}</body></html>"
+
+
+@pytest.mark.parametrize(("head", "authors", "outlet"), [
+    ('<meta name="author" content="Pat Example Invented News International">'
+     '<meta property="og:site_name" content="Invented News International">',
+     ["Pat Example"], "Invented News International"),
+    ('<meta name="author" content="Pat Example Invented International">'
+     '<meta property="og:site_name" content="InventedInt">', ["Pat Example"], "InventedInt"),
+    ('<meta name="author" content="Pat Timesworth"><meta property="og:site_name" '
+     'content="Times">', ["Pat Timesworth"], "Times"),
+    ('<meta name="copyright" content="Copyright 2014">', [], "invented.example"),
+    ('<meta property="og:site_name" content="© 2011 Invented Media. All rights reserved.">',
+     [], "Invented Media"),
+    ('<meta name="twitter:site" content="@InventedInt">', [], "InventedInt"),
+])
+def test_html_authors_lose_the_outlet_and_copyright_lines_are_no_outlet(head, authors, outlet):
+    article = from_html(_page(head), url="https://invented.example/2024/harbour")
+    assert article.meta.authors == authors
+    assert article.meta.outlet == outlet
+
+
+def test_strip_outlet_keeps_names_it_cannot_separate():
+    from propscan.ingest.html_extract import clean_outlet, strip_outlet
+
+    assert strip_outlet("Pat Example, for Invented Post", "Invented Post", None) == "Pat Example"
+    assert strip_outlet("Invented Post - Pat Example", "Invented Post", None) == "Pat Example"
+    assert strip_outlet("Invented Post", "Invented Post", None) == "Invented Post"
+    assert strip_outlet("Pat Example Invented News", None, "www.invented-news.com") == \
+        "Pat Example"
+    assert strip_outlet("Pat Smith", None, "smith.com") == "Pat Smith"  # a surname, not a host
+    assert clean_outlet("Copyright 2014", None) is None
+    assert clean_outlet("(c) 2010-2024", "invented.example") == "invented.example"
+
+
+def test_html_with_only_a_menu_is_empty():
+    with pytest.raises(EmptyInput, match="navigation"):
+        from_html("<html><body><nav>Home | About</nav></body></html>", source="menu.html")
+    with pytest.raises(EmptyInput):
+        from_html(_page("", '<div role="navigation"><a>Home</a> | <a>About</a></div>'))
+
+
+def test_html_nested_deeper_than_libxml2_keeps_its_text():
+    for depth in (300, 20_000):
+        article = from_html(_page("", "<div>" * depth + _BODY + "</div>" * depth))
+        assert "rebuild the old harbour wall" in article.clean_text
+        [note] = [w for w in article.warnings if " deep;" in w]
+        assert int(re.search(r"([\d,]+) deep", note)[1].replace(",", "")) >= depth
+        _assert_map_exact(article)
+    plain = "<blockquote>" * 5000 + "<p>INVENTED. Deep quoted words.</p>" + "</blockquote>" * 5000
+    article = from_html(_page("", plain))
+    assert "Deep quoted words." in article.clean_text
+
+
+# ---- decoding -------------------------------------------------------------------------------
+def test_short_inputs_are_never_guessed_as_utf16():
+    from propscan.ingest.decode import decode_bytes
+
+    assert decode_bytes(b"\x93Hi\x94") == ("\u201cHi\u201d",
+                                         "input is not UTF-8; decoded as cp1252")
+    assert decode_bytes(b"caf\xe9")[0] == "café"
+    text = "INVENTED. A sentence saved as UTF-16 by an old editor, with no byte order mark."
+    for codec in ("utf-16-le", "utf-16-be"):
+        decoded, warning = decode_bytes(text.encode(codec))
+        assert decoded == text and "no byte order mark" in warning
+    with pytest.raises(BinaryInput):  # too short to be evidence of UTF-16
+        decode_bytes("Hi there".encode("utf-16-le"))
+
+
+@pytest.mark.parametrize("data", [
+    codecs.BOM_UTF16_LE + "odd".encode("utf-16-le") + b"x",
+    codecs.BOM_UTF16_BE + b"\xd8\x00\x00a",
+    codecs.BOM_UTF8 + b"caf\xe9",
+])
+def test_broken_unicode_behind_a_bom_is_an_encoding_error(data):
+    from propscan.ingest.decode import decode_bytes
+
+    with pytest.raises(EncodingError, match="byte order mark"):
+        decode_bytes(data)
+
+
+def test_json_records_must_be_utf8():
+    with pytest.raises(EncodingError, match="JSON must be UTF-8"):
+        from_bytes(b'{"text": "caf\xe9 au lait, invented"}', name="r.json")
+
+
+# ---- records --------------------------------------------------------------------------------
+@pytest.mark.parametrize(("record", "message"), [
+    ({"text": "INVENTED words.", "authors": 5}, "'authors' must be a string or a list"),
+    ({"text": "INVENTED words.", "title": ["a"]}, "'title' must be a string"),
+    ({"text": "INVENTED words.", "id": "\ud800"}, "lone surrogate"),
+    ({"text": "INVENTED \udfff words."}, "lone surrogate"),
+    ({"text": "INVENTED words.", "title": "T" * 10_001}, "at most 10,000"),
+    ({"text": "   "}, "is empty"),
+])
+def test_bad_records_are_invalid_records_in_every_entry_point(record, message):
+    with pytest.raises(InvalidRecord, match=message):
+        from_record(record)
+    document = json.dumps(record).encode()  # a JSON escape carries the surrogate
+    with pytest.raises(InvalidRecord, match=message):
+        from_bytes(document, name="r.json")
+
+
+def test_every_line_is_checked_before_the_first_article():
+    good = json.dumps({"text": "INVENTED. A fine record of an imaginary town."})
+    lines = "\n".join([good] * 5 + ['{"text": "x", "author": {"name": "Pat"}}'])
+    articles = iter_bytes(lines.encode(), name="r.jsonl")
+    with pytest.raises(InvalidRecord, match="line 6"):
+        next(articles)
+
+
+def test_json_nesting_is_limited_before_parsing():
+    from propscan.ingest.records import MAX_JSON_DEPTH, loads
+
+    assert loads("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH) is not None
+    with pytest.raises(InvalidRecord, match="deeper than"):
+        loads("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1))
+    assert loads('["' + "[" * 100 + '"]') == ["[" * 100]  # brackets in strings do not count
+    with pytest.raises(InvalidRecord):
+        loads("[" * 200_000 + "]" * 200_000)
+
+
+def test_standard_input_holding_records_gets_the_record_cap():
+    from propscan.ingest import MAX_ARTICLE_BYTES
+
+    line = json.dumps({"text": "INVENTED. " + "word " * 2000}) + "\n"
+    data = (line * (MAX_ARTICLE_BYTES // len(line) + 2)).encode()
+    assert len(data) > MAX_ARTICLE_BYTES
+    articles = iter_bytes(data, name=None)
+    assert next(articles).clean_text.startswith("INVENTED.")
+    with pytest.raises(InputTooLarge):
+        from_bytes(b"word " * (MAX_ARTICLE_BYTES // 5 + 1), name=None)
+
+
+@pytest.mark.parametrize("name", ["corpus.csv", "corpus.parquet", "crawl.warc.gz"])
+def test_corpus_formats_are_left_to_batch(name):
+    with pytest.raises(UnsupportedFormat, match="propscan batch"):
+        from_bytes(b"text\nINVENTED words\n", name=name)
+
+
+def test_plainly_english_text_skips_the_language_model_and_agrees_with_it():
+    import py3langid
+
+    from propscan.ingest.language import _plainly_english, detect_language
+
+    english = ("INVENTED. The council of the imaginary town voted to rebuild the wall of the "
+               "harbour, and the mayor said that the work would start in the spring. ") * 3
+    assert _plainly_english(english) and detect_language(english) == "en"
+    assert py3langid.classify(english)[0] == "en"
+    dutch = "De regering heeft vandaag nieuwe maatregelen genomen die veel burgers oneerlijk " \
+            "vinden. In de stad is het rustig, maar dat kan veranderen. " * 3
+    assert not _plainly_english(dutch) and detect_language(dutch) == "nl"

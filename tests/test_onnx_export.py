@@ -13,13 +13,13 @@ transformers = pytest.importorskip("transformers")
 ort = pytest.importorskip("onnxruntime")
 
 from propscan.detect import open_session  # noqa: E402
+from propscan.train.model import Tagger  # noqa: E402
 from propscan.train.onnx_export import (  # noqa: E402
     export_fp32,
     op_counts,
     optimize_and_quantize,
     unfuse_skip_layer_norm,
 )
-from propscan.train.trainer import Tagger  # noqa: E402
 
 HEADS, HIDDEN = 4, 64
 
@@ -133,30 +133,3 @@ def test_skip_layer_norm_with_more_outputs_is_left_alone() -> None:
     model = _skip_layer_norm_graph(True, extra_output=True)
     assert unfuse_skip_layer_norm(model) == 0
     assert [n.op_type for n in model.graph.node] == ["SkipLayerNormalization"]
-
-
-def test_relayer_script_rewrites_a_model_directory_and_its_version(tmp_path: Path) -> None:
-    import json
-    import subprocess
-    import sys
-
-    from propscan.train.crossfit import model_version
-
-    (tmp_path / "model.onnx").write_bytes(_skip_layer_norm_graph(True).SerializeToString())
-    settings = {"threshold": 0.2, "switch_penalty": 0.6}
-    (tmp_path / "config.json").write_text(json.dumps({"name": "m", "version": "old",
-                                                      **settings}))
-    script = Path(__file__).resolve().parents[1] / "scripts" / "relayer_model.py"
-
-    def relayer() -> str:
-        done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True,
-                              text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    assert "1 SkipLayerNormalization nodes replaced" in relayer()
-    assert op_counts(tmp_path / "model.onnx")["SkipLayerNormalization"] == 0
-    config = json.loads((tmp_path / "config.json").read_text())
-    # the version an install of this graph with these settings would get
-    assert config["version"] == model_version(tmp_path, settings)
-    assert "left as it was" in relayer()

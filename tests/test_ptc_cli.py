@@ -12,7 +12,6 @@ import pytest
 from propscan.errors import ConfigError, InvalidRecord
 from propscan.techniques import TECHNIQUE_NAMES
 
-PTC_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "ptc-train"
 SAMPLE = ["111111111", "111111112"]
 
 
@@ -22,12 +21,10 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def articles_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not PTC_DIR.is_dir():
-        pytest.skip("../shared/data/ptc-train is not beside the checkout")
+def articles_dir(tmp_path_factory: pytest.TempPathFactory, ptc_dir: Path) -> Path:
     out = tmp_path_factory.mktemp("articles")
     for aid in SAMPLE:  # a copy in a temp dir, never in the repo
-        shutil.copy(PTC_DIR / "train-articles" / f"article{aid}.txt", out)
+        shutil.copy(ptc_dir / "train-articles" / f"article{aid}.txt", out)
     return out
 
 
@@ -80,14 +77,12 @@ def test_ptc_spans_missing_dir_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
 
 
-def test_evaluate_prints_si_and_tc(tmp_path: Path) -> None:
-    if not PTC_DIR.is_dir():
-        pytest.skip("../shared/data/ptc-train is not beside the checkout")
+def test_evaluate_prints_si_and_tc(tmp_path: Path, ptc_dir: Path) -> None:
     data = tmp_path / "ptc"
     (data / "train-articles").mkdir(parents=True)
     for aid in SAMPLE:
-        shutil.copy(PTC_DIR / "train-articles" / f"article{aid}.txt", data / "train-articles")
-    gold = [line for line in (PTC_DIR / "train-task-flc-tc.labels").read_text().splitlines()
+        shutil.copy(ptc_dir / "train-articles" / f"article{aid}.txt", data / "train-articles")
+    gold = [line for line in (ptc_dir / "train-task-flc-tc.labels").read_text().splitlines()
             if line.split("\t")[0] in SAMPLE]
     (data / "train-task-flc-tc.labels").write_text("\n".join(gold) + "\n")
     result = run_cli("evaluate", "--data", str(data), "--all", "--threads", "2")

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import re
+from html import escape
 from html.parser import HTMLParser
 
 import pytest
 
-from propscan.doc import Article, Metadata, Span
+from propscan.doc import Article, Finding, Metadata
 from propscan.ingest import from_text
 from propscan.offsets import OffsetMap
-from propscan.report.html import csp_hash, render_article, segment_spans
+from propscan.report.html import csp_hash, render_article, report_assets, segment_spans
+from propscan.report.wording import CONFIDENCE_NOTE, SCORES_NOTE
+from propscan.techniques import TECHNIQUES
 
 XSS = {
     "script": "<script>alert('x')</script>",
@@ -89,11 +94,11 @@ def make_article(text: str, body_start: int = 0, **meta) -> Article:
 
 
 def add(article: Article, fragment: str, technique: str, confidence: float = 0.8,
-        reason: str = "", occurrence: int = 0) -> Span:
+        reason: str = "", occurrence: int = 0) -> Finding:
     start = -1
     for _ in range(occurrence + 1):
         start = article.text.index(fragment, start + 1)
-    span = article.span_from_text(start, start + len(fragment), technique, confidence, reason)
+    span = article.finding_from_text(start, start + len(fragment), technique, confidence, reason)
     article.spans.append(span)
     return span
 
@@ -114,7 +119,7 @@ def overlapping() -> Article:
 
 
 def test_segments_split_at_every_boundary_and_list_covering_spans_longest_first():
-    spans = [Span(2, 8, "A", 1, ""), Span(4, 6, "B", 1, ""), Span(5, 10, "C", 1, "")]
+    spans = [Finding(2, 8, "A", 1, ""), Finding(4, 6, "B", 1, ""), Finding(5, 10, "C", 1, "")]
     segs = segment_spans(spans, 0, 12)
     assert [(a, b) for a, b, _ in segs] == [(0, 2), (2, 4), (4, 5), (5, 6), (6, 8), (8, 10),
                                             (10, 12)]
@@ -122,7 +127,7 @@ def test_segments_split_at_every_boundary_and_list_covering_spans_longest_first(
 
 
 def test_segments_clip_to_the_body_and_ignore_empty_spans():
-    spans = [Span(0, 5, "A", 1, ""), Span(7, 7, "B", 1, "")]
+    spans = [Finding(0, 5, "A", 1, ""), Finding(7, 7, "B", 1, "")]
     assert segment_spans(spans, 3, 9) == [(3, 5, [0]), (5, 9, [])]
 
 
@@ -203,7 +208,8 @@ def test_nested_scores_render_as_figures_and_a_technique_table():
 
 
 def test_detector_scores_read_in_words_with_ranks_among_the_references():
-    from propscan.detect.scoring import ordinal, score_article
+    from propscan.detect.scoring import score_article
+    from propscan.report.wording import ordinal
 
     a = make_article("The corrupt elites lie. The corrupt elites steal. Honest people work hard "
                      "every day and ask for nothing but fairness from those who govern them.")
@@ -311,7 +317,8 @@ def test_real_ingested_article_round_trips(shared_example):
     for phrase, technique in (("so-called", "Loaded_Language"),
                               ("moderate opposition", "Doubt")):
         cs = clean.index(phrase)
-        article.spans.append(article.span_from_clean(cs, cs + len(phrase), technique, 0.7))
+        article.spans.append(
+            article.finding_from_clean(Finding(cs, cs + len(phrase), technique, 0.7)))
     page = parse(render_article(article))
     assert "".join(page.body_text) == article.text[article.body_start:article.body_end]
     assert {t for ids, t in page.marks} >= {"so-called", "moderate opposition"}
@@ -323,3 +330,186 @@ def test_legend_heading_counts_fragments_in_words():
     assert "Techniques (1 fragment)<" in render_article(a)
     add(a, "corrupt elites", "Name_Calling,Labeling")
     assert "Techniques (2 fragments)<" in render_article(a)
+
+
+def _lab(colour: str) -> tuple[float, float, float]:
+    """CIELAB (D65) of an sRGB hex colour."""
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(int(colour[i:i + 2], 16) / 255) for i in (1, 3, 5))
+    xyz = ((0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
+           0.2126 * r + 0.7152 * g + 0.0722 * b,
+           (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883)
+    fx, fy, fz = (t ** (1 / 3) if t > (6 / 29) ** 3 else t / (3 * (6 / 29) ** 2) + 4 / 29
+                  for t in xyz)
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+
+def _ciede2000(lab1: tuple[float, float, float], lab2: tuple[float, float, float]) -> float:
+    """CIEDE2000 colour difference (Sharma, Wu and Dalal, 2005)."""
+    (l1, a1, b1), (l2, a2, b2) = lab1, lab2
+    c_mean = (math.hypot(a1, b1) + math.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - math.sqrt(c_mean ** 7 / (c_mean ** 7 + 25 ** 7)))
+    a1, a2 = (1 + g) * a1, (1 + g) * a2
+    c1, c2 = math.hypot(a1, b1), math.hypot(a2, b2)
+    h1 = math.degrees(math.atan2(b1, a1)) % 360 if c1 else 0.0
+    h2 = math.degrees(math.atan2(b2, a2)) % 360 if c2 else 0.0
+    dh = 0.0 if c1 * c2 == 0 else (h2 - h1 + 180) % 360 - 180
+    d_hue = 2 * math.sqrt(c1 * c2) * math.sin(math.radians(dh / 2))
+    l_mean, c_mean = (l1 + l2) / 2, (c1 + c2) / 2
+    if c1 * c2 == 0:
+        h_mean = h1 + h2
+    elif abs(h1 - h2) <= 180:
+        h_mean = (h1 + h2) / 2
+    else:
+        h_mean = (h1 + h2 + 360) / 2 if h1 + h2 < 360 else (h1 + h2 - 360) / 2
+    t = (1 - 0.17 * math.cos(math.radians(h_mean - 30)) + 0.24 * math.cos(math.radians(2 * h_mean))
+         + 0.32 * math.cos(math.radians(3 * h_mean + 6))
+         - 0.20 * math.cos(math.radians(4 * h_mean - 63)))
+    s_l = 1 + 0.015 * (l_mean - 50) ** 2 / math.sqrt(20 + (l_mean - 50) ** 2)
+    s_c, s_h = 1 + 0.045 * c_mean, 1 + 0.015 * c_mean * t
+    r_t = (-math.sin(math.radians(60 * math.exp(-(((h_mean - 275) / 25) ** 2))))
+           * 2 * math.sqrt(c_mean ** 7 / (c_mean ** 7 + 25 ** 7)))
+    dl, dc, dhh = (l2 - l1) / s_l, (c2 - c1) / s_c, d_hue / s_h
+    return math.sqrt(dl ** 2 + dc ** 2 + dhh ** 2 + r_t * dc * dhh)
+
+
+def test_ciede2000_matches_published_pairs():
+    # pairs 1, 7 and 24 of Sharma et al.'s test data
+    assert _ciede2000((50, 2.6772, -79.7751), (50, 0, -82.7485)) == pytest.approx(2.0425, abs=1e-4)
+    assert _ciede2000((50, 0, 0), (50, -1, 2)) == pytest.approx(2.3669, abs=1e-4)
+    assert _ciede2000((50, 2.5, 0), (73, 25, -18)) == pytest.approx(27.1492, abs=1e-4)
+
+
+def test_technique_colours_differ_at_a_glance_and_carry_black_text():
+    # CIEDE2000 of about 2 is a just-noticeable difference; 10 or more is clearly another
+    # colour (the three pinks this replaced were 4.4 apart)
+    labs = {t.label: _lab(t.colour) for t in TECHNIQUES}
+    closest = min((_ciede2000(labs[a], labs[b]), a, b)
+                  for a, b in itertools.combinations(labs, 2))
+    assert closest[0] >= 12, closest
+
+    def luminance(colour: str) -> float:
+        def linear(c: float) -> float:
+            return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+        r, g, b = (linear(int(colour[i:i + 2], 16) / 255) for i in (1, 3, 5))
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    for t in TECHNIQUES:  # WCAG contrast with black text, AAA is 7:1
+        assert (luminance(t.colour) + 0.05) / 0.05 >= 7, t.label
+
+
+def test_report_explains_confidence_and_model_score(overlapping):
+    html = render_article(overlapping)
+    note = escape(SCORES_NOTE)
+    assert html.count(note) == 2  # under the legend (the tooltips) and under the findings
+    assert f'<th scope="col" title="{escape(CONFIDENCE_NOTE)}">Confidence</th>' in html
+
+
+def test_report_fits_a_phone_screen(overlapping):
+    html = render_article(overlapping)
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    css, _ = report_assets()
+    # headers wrap between words only, and wide tables scroll in their own box
+    assert re.search(r"table\.findings th, table\.figures th \{[^}]*overflow-wrap: normal", css)
+    assert ".table-scroll { max-width: 100%; overflow-x: auto; }" in css
+    assert html.count('<div class="table-scroll"><table') == html.count("<table")
+
+
+def _article_with_a_quoted_and_an_author_finding() -> Article:
+    """One finding inside the minister's quotation, one in the author's own words."""
+    from propscan.detect.scoring import score_article
+
+    a = from_text("A title\n\n\"The corrupt elites lie to you,\" the minister said. The so-called "
+                  "opposition shelled the city again.", input_format="text")
+    quoted = add(a, "corrupt elites", "Name_Calling,Labeling", 0.7)
+    quoted.voice, quoted.speaker = "quoted", "the minister"
+    add(a, "so-called opposition", "Loaded_Language", 0.6)
+    a.scores = score_article(a)
+    return a
+
+
+def _mark_classes(page: PageParser) -> dict[str, list[str]]:
+    """Each fragment's text -> its mark's classes (marks never nest, so the lists align)."""
+    attrs = [d for tag, d in page.tags if tag == "mark"]
+    return {text: (d.get("class") or "").split()
+            for d, (_ids, text) in zip(attrs, page.marks, strict=True)}
+
+
+def test_a_quoted_finding_is_dotted_and_its_tooltip_names_the_speaker():
+    page = parse(render_article(_article_with_a_quoted_and_an_author_finding()))
+    classes = _mark_classes(page)
+    quoted, own = classes["corrupt elites"], classes["so-called opposition"]
+    assert "quoted" in quoted and "in" not in quoted  # dotted underline, no solid fill
+    assert "quoted" not in own and "in" in own
+    assert sum("quoted" in (d.get("class") or "").split() for tag, d in page.tags
+               if tag in ("mark", "span")) == 1
+    css = page.styles[0]
+    assert ".body .quoted { border-bottom-style: dotted; }" in css
+    data = next(c for attrs, c in page.scripts if attrs.get("id") == "propscan-data")
+    voices = [s["voice"] for s in json.loads(data)["spans"]]
+    assert voices == ["quoted: the minister", ""]  # reading order: the quotation first
+    js = next(c for attrs, c in page.scripts if not attrs)
+    assert "s.voice" in js and "hide-quoted" in js
+
+
+def test_an_unattributed_quotation_says_it_names_no_source():
+    a = _article_with_a_quoted_and_an_author_finding()
+    a.spans[0].speaker = None
+    page = parse(render_article(a))
+    data = next(c for attrs, c in page.scripts if attrs.get("id") == "propscan-data")
+    assert json.loads(data)["spans"][0]["voice"] == "quoted (no named source)"
+
+
+def test_the_legend_has_a_keyboard_control_that_hides_quoted_findings():
+    page = parse(render_article(_article_with_a_quoted_and_an_author_finding()))
+    (box,) = [d for tag, d in page.tags if tag == "input" and d.get("id") == "show-quoted"]
+    assert box.get("type") == "checkbox" and "checked" in box  # a native, focusable control
+    text = " ".join(" ".join(page.text).split())
+    assert "Show the 1 quoted finding, drawn with a dotted underline" in text
+    css = page.styles[0]
+    assert ".hide-quoted .body .quoted { border-bottom-color: transparent; }" in css
+    assert ".hide-quoted tr.quoted { display: none; }" in css
+    # an article without quoted findings has no such control
+    a = _article_with_a_quoted_and_an_author_finding()
+    a.spans[0].voice, a.spans[0].speaker = "author", None
+    assert 'id="show-quoted"' not in render_article(a)
+
+
+def test_findings_table_marks_the_quoted_row_with_its_speaker():
+    page = parse(render_article(_article_with_a_quoted_and_an_author_finding()))
+    rows = [d.get("class") for tag, d in page.tags if tag == "tr"]
+    assert rows.count("quoted") == 1
+    text = " ".join(" ".join(page.text).split())
+    assert "quoted: the minister corrupt elites" in text
+    assert "quoted: the minister so-called" not in text
+
+
+def test_figures_show_all_findings_and_the_authors_own_words():
+    from propscan.detect.scoring import score_article
+
+    a = _article_with_a_quoted_and_an_author_finding()
+    overall, author = a.scores["overall"], a.scores["author"]
+    assert (overall["spans"], author["spans"]) == (2, 1)
+    text = " ".join("".join(parse(render_article(a)).text).split())
+    assert (f"2 fragments in {overall['words']} words: {overall['per_1000_words']:.1f} per "
+            "1,000 words") in text
+    assert (f"In the author's own words (1 quoted fragment left out): 1 fragment, "
+            f"{author['per_1000_words']:.1f} per 1,000 words, "
+            f"{100 * author['coverage']:.0f}% of the body covered.") in text
+    a.spans[0].voice = "author"
+    a.scores = score_article(a)
+    text = " ".join("".join(parse(render_article(a)).text).split())
+    assert "No fragment lies in a quotation or reported speech" in text
+
+
+def test_a_quoted_finding_inside_an_authors_one_leaves_the_fill_to_the_author():
+    a = _article_with_a_quoted_and_an_author_finding()
+    outer = add(a, "The corrupt elites lie to you", "Doubt", 0.5)  # the author's, around it
+    page = parse(render_article(a))
+    inner = [(d.get("class") or "").split() for tag, d in page.tags
+             if tag == "span" and "u" in (d.get("class") or "").split()]
+    assert inner == [["u", "t1", "l0", "quoted"]]  # the quoted one: dotted, not filled
+    mark = _mark_classes(page)["corrupt elites"]
+    assert "in" in mark and "quoted" not in mark and outer.voice == "author"

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from propscan.detect import Detector
+from propscan.detect import DecodingConfig, Detector
 from propscan.detect.span_model import (
     DENSE_NAMES,
     SpanModel,
@@ -19,8 +19,9 @@ from propscan.detect.span_model import (
     repetition_count,
     span_features,
 )
-from propscan.evaluate.tables import format_cross_validation
+from propscan.report.tables import format_cross_validation
 from propscan.techniques import TECHNIQUE_NAMES
+from propscan.train import calibration, crossfit, install, oof, span_fit
 
 TEXT = ('The so-called "revolution" was a FARCE. Stop the lies! '
         "They lie and lie. Stop the lies, they said.")
@@ -83,15 +84,15 @@ def test_span_model_round_trips_and_explains_its_choice(tmp_path: Path) -> None:
 
 
 def test_detector_with_a_span_model_labels_and_explains(tmp_path: Path) -> None:
-    det = Detector(tmp_path)
-    det.config.update(threshold=0.5, max_gap_chars=0, keep_threshold=0.5, repetition_rule=True)
+    det = Detector(tmp_path, decoding=DecodingConfig(threshold=0.5, max_gap_chars=0,
+                                                     keep_threshold=0.5, repetition_rule=True))
     det.span_model_ = _toy_model(["w:farce"])
     scores = _scores(len(TEXT), inside=0.0)
     for fragment in ("FARCE", "Stop the lies"):
         s, e = _span(fragment)
         scores[s:e, 0] = 0.9
     frags = det.decode(TEXT, scores)
-    by_text = {TEXT[s:e]: (t, c, r) for s, e, t, c, r in frags}
+    by_text = {f.text: (f.technique, f.confidence, f.reason) for f in frags}
     assert by_text["FARCE"][0] == "Name_Calling,Labeling"
     assert "word “farce”" in by_text["FARCE"][2]
     assert by_text["Stop the lies"][0] == "Repetition"
@@ -101,9 +102,10 @@ def test_detector_with_a_span_model_labels_and_explains(tmp_path: Path) -> None:
 
 
 def test_expected_calibration_error_by_hand() -> None:
-    crossfit = pytest.importorskip("propscan.train.crossfit")
+    pytest.importorskip("sklearn")
     # bin 0.1-0.2: confidence 0.15, half correct -> |0.5 - 0.15| * 2/4; bin 0.8-0.9: 0.15 * 2/4
-    ece = crossfit.expected_calibration_error([0.15, 0.15, 0.85, 0.85], [True, False, True, True])
+    ece = calibration.expected_calibration_error([0.15, 0.15, 0.85, 0.85],
+                                                 [True, False, True, True])
     assert ece["ece"] == pytest.approx(0.25)
     assert [b["n"] for b in ece["bins"]] == [2, 2]
 
@@ -124,19 +126,19 @@ def twelve_encoded(ptc_articles: Path) -> tuple[dict, list, list[str], dict]:
 
 def test_cross_fitted_decoding_on_real_scores(twelve_encoded) -> None:
     """Fit decoding on some articles' scores and apply it to others, as each CV fold does."""
-    crossfit = pytest.importorskip("propscan.train.crossfit")
+    pytest.importorskip("sklearn")
     from propscan.evaluate import evaluate_scores
 
     texts, gold, ids, encoded = twelve_encoded
-    corpus = crossfit._Corpus(texts, gold, {i: sc for i, (sc, _) in encoded.items()},
+    corpus = span_fit.ScoredCorpus(texts, gold, {i: sc for i, (sc, _) in encoded.items()},
                               {i: st for i, (_, st) in encoded.items()})
-    config, model, inner = crossfit.fit_decoding(corpus, ids[:8])
+    config, model, inner = span_fit.fit_decoding(corpus, ids[:8])
     setting = (config["threshold"], config["max_gap_chars"], config["switch_penalty"])
-    assert setting in crossfit.CANDIDATE_SETTINGS
-    assert config["keep_threshold"] in crossfit.KEEP_THRESHOLDS
+    assert setting in span_fit.CANDIDATE_SETTINGS
+    assert config["keep_threshold"] in span_fit.KEEP_THRESHOLDS
     assert 0.0 <= inner["inner_si_f1"] <= 1.0
     assert np.all(np.diff(model.calib_y) >= 0)  # calibration is monotone
-    fitted = crossfit._detector(config, model)
+    fitted = span_fit.decoding_detector(config, model)
     res = evaluate_scores(fitted, {i: texts[i] for i in ids[8:]}, gold, scores=encoded)
     assert res["si"]["n_pred"] > 0 and 0.0 < res["si"]["f1"] <= 1.0
     assert 0.0 < res["tc"]["micro_f1"] <= 1.0
@@ -146,23 +148,23 @@ def test_too_few_annotated_articles_is_a_clear_error_not_a_solver_traceback(
         twelve_encoded) -> None:
     """Two articles whose gold holds a single technique cannot fit the technique regression:
     the user gets a ConfigError (one line in the CLI), not scikit-learn's message."""
-    crossfit = pytest.importorskip("propscan.train.crossfit")
+    pytest.importorskip("sklearn")
     from propscan.errors import ConfigError
 
     texts, gold, ids, encoded = twelve_encoded
     one_technique = [row for row in gold if row[0] in ids[:2]][:1]
-    corpus = crossfit._Corpus(texts, one_technique, {i: sc for i, (sc, _) in encoded.items()},
+    corpus = span_fit.ScoredCorpus(texts, one_technique, {i: sc for i, (sc, _) in encoded.items()},
                               {i: st for i, (_, st) in encoded.items()})
     with pytest.raises(ConfigError, match="too little data to fit the span model"):
-        crossfit.fit_decoding(corpus, ids[:2])
+        span_fit.fit_decoding(corpus, ids[:2])
 
 
 def test_cross_fitted_figures_do_not_depend_on_the_number_of_workers(twelve_encoded) -> None:
     """Folds fitted in forked workers give exactly the figures of fitting them in turn."""
-    crossfit = pytest.importorskip("propscan.train.crossfit")
+    pytest.importorskip("sklearn")
 
     texts, gold, ids, encoded = twelve_encoded
-    corpus = crossfit._Corpus(texts, gold, {i: sc for i, (sc, _) in encoded.items()},
+    corpus = span_fit.ScoredCorpus(texts, gold, {i: sc for i, (sc, _) in encoded.items()},
                               {i: st for i, (_, st) in encoded.items()})
     fold_of = {aid: n % 2 for n, aid in enumerate(ids)}
     serial = crossfit.cross_fitted_figures(corpus, fold_of, workers=1)
@@ -177,13 +179,13 @@ def test_cross_fitted_figures_do_not_depend_on_the_number_of_workers(twelve_enco
 
 def _two_folds_trained_elsewhere(cv_dir: Path, ids: list[str], encoded: dict) -> None:
     """Fold directories holding only split.json, beside out-of-fold caches of ``encoded``."""
-    from propscan.train import crossfit
+
 
     for k in (0, 1):
         (cv_dir / f"fold{k}").mkdir()
         (cv_dir / f"fold{k}" / "split.json").write_text(
             json.dumps({"test": ids[k::2], "fit": ids[1 - k::2]}))
-    crossfit.save_oof(cv_dir, {i: sc for i, (sc, _) in encoded.items()},
+    oof.save_oof(cv_dir, {i: sc for i, (sc, _) in encoded.items()},
                       {i: st for i, (_, st) in encoded.items()})
 
 
@@ -208,7 +210,7 @@ def test_crossfit_command_fits_folds_trained_elsewhere_from_their_caches(
 
 def test_cross_fitted_si_predictions_are_those_behind_the_figures(
         ptc_articles: Path, twelve_encoded, tmp_path: Path) -> None:
-    crossfit = pytest.importorskip("propscan.train.crossfit")
+    pytest.importorskip("sklearn")
     from propscan.evaluate import si_scores
 
     _, _, ids, encoded = twelve_encoded
@@ -231,33 +233,33 @@ def test_crossfit_command_without_folds_is_a_one_line_error(ptc_articles: Path,
 
 def test_model_versions_differ_for_different_models_or_decodings_on_one_day(
         tmp_path: Path) -> None:
-    crossfit = pytest.importorskip("propscan.train.crossfit")
+    pytest.importorskip("sklearn")
     versions = []
     for name, content in (("a", b"one graph"), ("b", b"another graph")):
         (tmp_path / name).mkdir()
         (tmp_path / name / "model.onnx").write_bytes(content)
-        versions.append(crossfit.model_version(tmp_path / name))
+        versions.append(install.model_version(tmp_path / name))
     assert versions[0] != versions[1]
     assert all(re.fullmatch(r"\d{4}\.\d{2}\.\d{2}\+[0-9a-f]{8}", v) for v in versions)
-    assert versions[0] == crossfit.model_version(tmp_path / "a")  # content, not time of call
+    assert versions[0] == install.model_version(tmp_path / "a")  # content, not time of call
     # the same tagger with another decoding is another model too
     decoding = {"threshold": 0.3, "switch_penalty": 0.0}
-    with_decoding = crossfit.model_version(tmp_path / "a", decoding)
+    with_decoding = install.model_version(tmp_path / "a", decoding)
     assert with_decoding != versions[0]
-    assert crossfit.model_version(tmp_path / "a", {**decoding, "switch_penalty": 0.3}) \
+    assert install.model_version(tmp_path / "a", {**decoding, "switch_penalty": 0.3}) \
         != with_decoding
 
 
 def test_a_fold_model_is_the_last_exported_stage(tmp_path: Path) -> None:
     """Stage 1 of a two-stage run is not exported: the fold's model is the joint stage's."""
-    crossfit = pytest.importorskip("propscan.train.crossfit")
+    pytest.importorskip("sklearn")
     for stage in ("epoch3", "joint/epoch2"):
         (tmp_path / stage).mkdir(parents=True)
         (tmp_path / stage / "DONE").write_text("ok")
     with pytest.raises(FileNotFoundError, match="no finished model"):
-        crossfit.exported_fold_model(tmp_path)  # finished, but nothing exported yet
+        oof.exported_fold_model(tmp_path)  # finished, but nothing exported yet
     (tmp_path / "joint/epoch2/model.onnx").write_bytes(b"onnx")
-    assert crossfit.exported_fold_model(tmp_path) == tmp_path / "joint/epoch2"
+    assert oof.exported_fold_model(tmp_path) == tmp_path / "joint/epoch2"
 
 
 def test_reasons_never_cite_a_function_word() -> None:

@@ -16,12 +16,14 @@ pytest.importorskip("transformers")
 
 def test_one_epoch_on_two_articles_exports_a_loadable_int8_model(tmp_path: Path,
                                                                   ptc_articles: Path) -> None:
+    from propscan.train.config import TrainConfig
     from propscan.train.data import load_ptc, split_ids
     from propscan.train.trainer import train
 
     run = tmp_path / "run"
-    train(ptc_articles.parent, run, epochs=1, batch_size=8, threads=2, max_articles=2,
-          fold=(0, 5), attention_dropout=0.0, seed=7, split_seed=13)
+    train(ptc_articles.parent, run, TrainConfig(epochs=1, batch_size=8, threads=2,
+                                                max_articles=2, fold=(0, 5),
+                                                attention_dropout=0.0, seed=7, split_seed=13))
     split = json.loads((run / "split.json").read_text())
     assert len(split["fit"]) == 2 and not set(split["fit"]) & set(split["test"])
     assert split["attention_dropout"] == 0.0  # the recipe is recorded with the run
@@ -51,7 +53,7 @@ def test_span_head_pooling_at_inference_equals_the_trained_head() -> None:
 
     from propscan.detect.span_model import TokenStates, span_head_log_probs
     from propscan.detect.windows import load_tokenizer, tokenize
-    from propscan.train.trainer import Tagger, base_model_path
+    from propscan.train.model import Tagger, base_model_path
 
     torch.manual_seed(0)
     model = Tagger(AutoModel.from_pretrained(str(base_model_path()))).eval()
@@ -77,7 +79,7 @@ def test_span_head_pooling_at_inference_equals_the_trained_head() -> None:
 def test_training_windows_carry_the_gold_fragments_in_window_positions(ptc_articles: Path) -> None:
     from propscan.detect.windows import load_tokenizer
     from propscan.train.data import build_examples, load_ptc
-    from propscan.train.trainer import base_model_path
+    from propscan.train.model import base_model_path
 
     texts, labels = load_ptc(ptc_articles.parent)
     aid = max(texts, key=lambda a: len(texts[a]))  # long enough for several windows
@@ -139,6 +141,13 @@ def test_cli_refuses_bad_options_before_any_work(tmp_path: Path) -> None:
     assert unfinished.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'teachers' / 'fold0'} holds no finished model to teach with "
         "(joint/tagger.pt and joint/epoch*/DONE)"]
+    # TrainConfig's checks, in one line, before torch trains anything
+    bad_fold = run("--fold", "5/5")
+    assert bad_fold.returncode == ConfigError.exit_code
+    assert bad_fold.stderr == ("error: The 'fold' parameter of TrainConfig must be None or (k, n) "
+                               "with 0 <= k < n and n >= 2. Got (5, 5) instead.\n")
+    not_a_fold = run("--fold", "first")
+    assert not_a_fold.stderr == "error: --fold must be K/N, e.g. 0/5. Got 'first' instead.\n"
     if not torch.cuda.is_available():
         gpu = run("--device", "cuda")
         assert gpu.returncode == 2 and "sees no CUDA device" in gpu.stderr
@@ -154,7 +163,9 @@ def test_self_training_student_learns_from_the_teachers_labels_of_unlabelled_art
         tmp_path: Path, ptc_articles: Path) -> None:
     import torch
 
-    from propscan.train.trainer import new_tagger, train_two_stage
+    from propscan.train.config import TrainConfig
+    from propscan.train.model import new_tagger
+    from propscan.train.recipe import train_two_stage
 
     unlabelled = tmp_path / "unlabelled"
     unlabelled.mkdir()
@@ -164,9 +175,9 @@ def test_self_training_student_learns_from_the_teachers_labels_of_unlabelled_art
     torch.manual_seed(0)
     torch.save(new_tagger().state_dict(), teacher)
     student = tmp_path / "student"
-    final = train_two_stage(ptc_articles.parent, student, epochs=1, joint_epochs=1,
-                            unlabelled=unlabelled, teacher=teacher, export=False,
-                            max_articles=2, fold=(0, 5), attention_dropout=0.0)
+    config = TrainConfig(epochs=1, joint_epochs=1, unlabelled=unlabelled, export=False,
+                         max_articles=2, fold=(0, 5), attention_dropout=0.0)
+    final = train_two_stage(ptc_articles.parent, student, config, teacher=teacher)
     assert (final / "DONE").is_file() and not (final / "model.onnx").exists()
     assert not (student / "teacher_probs.partial.npz").exists()
     with np.load(student / "teacher_probs.npz") as z:
@@ -184,7 +195,8 @@ def test_teacher_probabilities_average_the_windows_that_overlap() -> None:
     import torch
 
     from propscan.detect.windows import WINDOW_STRIDE, load_tokenizer, make_windows, tokenize
-    from propscan.train.trainer import base_model_path, new_tagger, teacher_token_probs
+    from propscan.train.model import base_model_path, new_tagger
+    from propscan.train.teacher import teacher_token_probs
 
     torch.manual_seed(0)
     model = new_tagger().eval()
@@ -212,7 +224,9 @@ def test_a_smaller_student_keeps_the_first_layers_and_reloads_with_its_depth(
     import torch
 
     from propscan.errors import ConfigError
-    from propscan.train.trainer import checkpoint_layers, load_tagger, new_tagger, train
+    from propscan.train.config import TrainConfig
+    from propscan.train.model import checkpoint_layers, load_tagger, new_tagger
+    from propscan.train.trainer import train
 
     full, small = new_tagger(), new_tagger(layers=2)
     assert checkpoint_layers(full.state_dict()) == 6
@@ -227,15 +241,15 @@ def test_a_smaller_student_keeps_the_first_layers_and_reloads_with_its_depth(
         new_tagger(layers=7)
     # a second stage must not silently continue from a checkpoint of another depth
     with pytest.raises(ConfigError, match="has 2 encoder layers, this stage 6"):
-        train(ptc_articles.parent, tmp_path / "run", epochs=1, max_articles=1,
-              init=tmp_path / "tagger.pt", export=False)
+        train(ptc_articles.parent, tmp_path / "run",
+              TrainConfig(epochs=1, max_articles=1, init=tmp_path / "tagger.pt", export=False))
 
 
 def _finished_teacher(run_dir: Path, fit: list[str]) -> Path:
     """A teacher directory as a finished two-stage run leaves it (an untrained tagger)."""
     import torch
 
-    from propscan.train.trainer import new_tagger
+    from propscan.train.model import new_tagger
 
     (run_dir / "joint" / "epoch1").mkdir(parents=True)
     torch.manual_seed(0)
@@ -250,8 +264,9 @@ def test_reused_teachers_must_share_the_students_folds(tmp_path: Path,
     """A teacher that saw a fold's held-out articles would leak them into the figures through
     its labels of the unlabelled articles: refused before any training."""
     from propscan.errors import ConfigError
+    from propscan.train.config import TrainConfig
     from propscan.train.data import split_ids
-    from propscan.train.trainer import cross_validate
+    from propscan.train.recipe import cross_validate
 
     ids = sorted(p.stem.removeprefix("article") for p in ptc_articles.glob("article*.txt"))
     for k in range(5):  # each teacher fitted on a different seed's fold k: a leak
@@ -259,15 +274,16 @@ def test_reused_teachers_must_share_the_students_folds(tmp_path: Path,
                                                                          fold=(k, 5))[0])
     with pytest.raises(ConfigError, match=r"was fitted on \d+ of the 75 articles fold 0 holds "
                                           r"out: teachers and students must share folds"):
-        cross_validate(ptc_articles.parent, tmp_path / "run", unlabelled=tmp_path,
+        cross_validate(ptc_articles.parent, tmp_path / "run", TrainConfig(unlabelled=tmp_path),
                        teachers=tmp_path / "teachers")
     assert not (tmp_path / "run").exists()
 
 
 def test_a_student_learns_from_a_reused_teacher_without_retraining_it(
         tmp_path: Path, ptc_articles: Path) -> None:
+    from propscan.train.config import TrainConfig
     from propscan.train.data import split_ids
-    from propscan.train.trainer import train_teacher_and_student
+    from propscan.train.recipe import train_teacher_and_student
 
     unlabelled = tmp_path / "unlabelled"
     unlabelled.mkdir()
@@ -275,12 +291,61 @@ def test_a_student_learns_from_a_reused_teacher_without_retraining_it(
     ids = sorted(p.stem.removeprefix("article") for p in ptc_articles.glob("article*.txt"))
     teacher = _finished_teacher(tmp_path / "teacher", split_ids(ids, seed=13, fold=(0, 5))[0])
     before = sorted(p.relative_to(teacher) for p in teacher.rglob("*"))
+    config = TrainConfig(epochs=1, joint_epochs=1, max_articles=2, fold=(0, 5),
+                         attention_dropout=0.0, export=False, unlabelled=unlabelled)
     final = train_teacher_and_student(ptc_articles.parent, teacher, tmp_path / "student",
-                                      unlabelled, student_layers=2, train_teacher=False,
-                                      epochs=1, joint_epochs=1, max_articles=2, fold=(0, 5),
-                                      attention_dropout=0.0, export=False)
+                                      config, student_layers=2, train_teacher=False)
     assert (final / "DONE").is_file()
     assert sorted(p.relative_to(teacher) for p in teacher.rglob("*")) == before  # not retrained
     log = (tmp_path / "student" / "train.log").read_text()
     assert "self-training: 1 unlabelled articles" in log
     assert json.loads((tmp_path / "student" / "split.json").read_text())["layers"] == 2
+
+
+def test_train_config_refuses_bad_parameters_in_scikit_learn_words() -> None:
+    from propscan.errors import ConfigError
+    from propscan.train.config import TrainConfig
+
+    with pytest.raises(ConfigError) as err:
+        TrainConfig(epochs=0)
+    assert str(err.value) == ("The 'epochs' parameter of TrainConfig must be at least 1. "
+                              "Got 0 instead.")
+    for bad, match in (({"lr": 0.0}, "'lr' parameter .* greater than 0. Got 0.0"),
+                       ({"attention_dropout": 1.0}, "'attention_dropout' .* in \\[0, 1\\)"),
+                       ({"layers": 7}, "'layers' .* None or an int in \\[1, 6\\]. Got 7"),
+                       ({"fold": (5, 5)}, "'fold' .* 0 <= k < n and n >= 2. Got \\(5, 5\\)"),
+                       ({"fold": (0, 5), "all_data": True}, "'fold' .* None when all_data"),
+                       ({"teacher_probs": Path("p.npz")}, "'unlabelled' .* a directory"),
+                       ({"batch_size": 2.5}, "'batch_size' .* at least 1. Got 2.5")):
+        with pytest.raises(ConfigError, match=match):
+            TrainConfig(**bad)
+    with pytest.raises(TypeError):  # keyword-only: no positional settings to misorder
+        TrainConfig(3)  # type: ignore[misc]
+    config = TrainConfig(seed=7)
+    assert config.fold_seed == 7 and config.depth == 6
+    with pytest.raises(AttributeError):  # frozen: stages derive new configs, never edit one
+        config.epochs = 2  # type: ignore[misc]
+
+
+def test_an_installed_model_directory_gives_back_its_version(tmp_path: Path) -> None:
+    """The version install() records is the one installed_model_version() computes from the
+    installed files (so a rewritten graph can be re-versioned)."""
+    from propscan.detect.span_model import DENSE_NAMES, SpanModel
+    from propscan.techniques import TECHNIQUE_NAMES
+    from propscan.train.install import install, installed_model_version
+
+    tagger = tmp_path / "tagger"
+    tagger.mkdir()
+    (tagger / "model.onnx").write_bytes(b"a graph")
+    (tagger / "tokenizer.json").write_text("{}")
+    width, n_tech = len(DENSE_NAMES) + 1, len(TECHNIQUE_NAMES)
+    rng = np.random.default_rng(0)
+    # weights not exactly representable in float32, as fitted ones are
+    span_model = SpanModel(["w:farce"], np.zeros(width - 1), np.ones(width - 1),
+                           rng.normal(size=width), 0.1, rng.normal(size=(n_tech, width)),
+                           rng.normal(size=n_tech), np.array([0.0, 1.0]), np.array([0.0, 0.9]))
+    settings = {"threshold": 0.25, "switch_penalty": 0.6, "keep_threshold": 0.3}
+    install(tagger, tmp_path / "model", settings, span_model, {"si_f1": 0.5})
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert {k: config[k] for k in settings} == settings
+    assert config["version"] == installed_model_version(tmp_path / "model")

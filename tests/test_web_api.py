@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from propscan.doc import SCHEMA_VERSION
+from propscan.errors import FetchRefused
 from propscan.pipeline import Pipeline
-from propscan.web.app import create_app
-from propscan.web.fetch import FetchRefused, check_public_address
+from propscan.web.app import WebLimits, create_app
+from propscan.web.fetch import check_public_address
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "src" / "propscan" / "detect" / "model"
 needs_model = pytest.mark.skipif(not (MODEL_DIR / "model.onnx").is_file(),
@@ -24,17 +26,19 @@ needs_model = pytest.mark.skipif(not (MODEL_DIR / "model.onnx").is_file(),
 BODY = ("Officials Meet\n\nThe officials met on Tuesday to discuss the new budget. "
         "They agreed on most points and will meet again next month to finish the work.")
 PAYLOAD = "<script>alert(1)</script><img src=x onerror=alert(1)>javascript:alert(1)"
+LOCAL = "http://127.0.0.1"  # the Host the app answers when bound to loopback
 
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app(pipeline=Pipeline(detect=False))) as c:
+    with TestClient(create_app(pipeline=Pipeline(detect=False)), base_url=LOCAL) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
 def fetch_client():
-    with TestClient(create_app(pipeline=Pipeline(detect=False), allow_fetch=True)) as c:
+    with TestClient(create_app(pipeline=Pipeline(detect=False), allow_fetch=True),
+                    base_url=LOCAL) as c:
         yield c
 
 
@@ -61,7 +65,7 @@ def test_analyze_text_returns_the_cli_json_shape(client):
                                              "outlet": "Daily"})
     assert r.status_code == 200, r.text
     out = r.json()
-    assert out["schema_version"] == "1.0"
+    assert out["schema_version"] == SCHEMA_VERSION
     assert out["article"]["text"] == BODY
     assert out["article"]["title"] == "Officials Meet"
     assert out["article"]["authors"] == ["Jo Smith"] and out["article"]["outlet"] == "Daily"
@@ -95,7 +99,7 @@ def test_openapi_served_and_docs_pages_off(client):
     ({"content-type": "application/json"}, b'{"text": ""}', 422),
     ({"content-type": "application/json"}, b'{"text": "   \\n  "}', 422),
     ({"content-type": "application/json"}, b'{"text": 42}', 422),
-    ({"content-type": "application/json"}, b'{"text": "ok text", "authors": "x"}', 422),
+    ({"content-type": "application/json"}, b'{"text": "ok text", "authors": 5}', 422),
     ({"content-type": "application/json"}, b'{"text": "ok text", "title": {"a": 1}}', 422),
     ({"content-type": "application/json"}, b'{"html": "<html></html>"}', 422),
     ({"content-type": "application/json"}, b'{"text": "\\u0000\\u0001\\u0002"}', 415),
@@ -105,7 +109,8 @@ def test_bad_requests_get_json_errors(client, headers, content, status):
 
 
 def test_over_size_cap_is_413():
-    with TestClient(create_app(pipeline=Pipeline(detect=False), max_request_bytes=1000)) as c:
+    with TestClient(create_app(pipeline=Pipeline(detect=False),
+                               limits=WebLimits(max_request_bytes=1000)), base_url=LOCAL) as c:
         big = json.dumps({"text": "word " * 1000}).encode()
         assert_error(c.post("/api/v1/analyze", content=big,
                             headers={"content-type": "application/json"}), 413)
@@ -185,7 +190,8 @@ def test_bad_form_input_gets_an_error_page(client):
 
 
 def test_without_a_model_analysis_answers_503_and_the_server_keeps_serving(tmp_path):
-    with TestClient(create_app(pipeline=Pipeline(model_dir=tmp_path / "no-model"))) as c:
+    with TestClient(create_app(pipeline=Pipeline(model_dir=tmp_path / "no-model")),
+                    base_url=LOCAL) as c:
         assert c.get("/healthz").json()["model_loaded"] is False
         assert "not loaded" in assert_error(c.post("/api/v1/analyze", json={"text": BODY}), 503)
         assert c.post("/report", data={"text": BODY}).status_code == 503
@@ -223,7 +229,7 @@ def test_public_addresses_pass():
 @needs_model
 def test_real_model_finds_spans_in_the_shared_example(shared_example):
     text = shared_example.read_text(encoding="utf-8")
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), base_url=LOCAL) as c:
         r = c.post("/api/v1/analyze", json={"text": text})
         assert r.status_code == 200, r.text
         out = r.json()

@@ -1,4 +1,4 @@
-"""The document model every stage shares: an :class:`Article` and its :class:`Span` findings.
+"""The document model every stage shares: an :class:`Article` and its :class:`Finding` objects.
 
 Like spaCy's ``Doc``, an Article owns the text. ``Article.text`` is the input exactly as decoded
 (for HTML: the text that extraction produced); every offset propscan reports indexes it, so for a
@@ -11,32 +11,40 @@ adds spans; scoring adds the article-level figures; report and the shells only r
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
 from propscan.offsets import OffsetMap
 
-__all__ = ["SCHEMA_VERSION", "Span", "Metadata", "Article"]
+__all__ = ["SCHEMA_VERSION", "Finding", "Quotation", "Metadata", "Article", "count_words"]
 
 #: Version of the JSON output shape; bumped on any incompatible change (documented in README).
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+_WORD = re.compile(r"\w+")
 
 
 @dataclass
-class Span:
-    """A fragment of ``Article.text`` that uses a propaganda technique.
+class Finding:
+    """A fragment of a text that uses a propaganda technique: the one shape of a finding.
 
-    ``start``/``end`` are character offsets into ``Article.text``, end exclusive, so
-    ``article.text[span.start:span.end] == span.text`` always holds.
+    The same fields are the JSON finding, a row of the ``spans`` table (DuckDB and Parquet,
+    with its ``article_id``) and what the API returns. ``start``/``end`` are character offsets,
+    end exclusive, into the text the finding was made on; on an :class:`Article` that is
+    ``Article.text``, so ``article.text[f.start:f.end] == f.text`` always holds. ``voice`` is
+    ``"author"``, or ``"quoted"`` when the fragment lies in reported speech, whose source, as
+    the text names it, is ``speaker`` (None when it names none).
     """
 
     start: int
     end: int
     technique: str
     confidence: float
-    text: str
+    text: str = ""
     reason: str = ""
+    voice: str = "author"
+    speaker: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -44,12 +52,32 @@ class Span:
         return d
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Span:
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
         return cls(
             start=int(data["start"]), end=int(data["end"]), technique=str(data["technique"]),
-            confidence=float(data.get("confidence", 1.0)), text=str(data.get("text", "")),
-            reason=str(data.get("reason", "")),
+            confidence=float(data.get("confidence", 1.0)), text=str(data.get("text") or ""),
+            reason=str(data.get("reason") or ""), voice=str(data.get("voice") or "author"),
+            speaker=str(data["speaker"]) if data.get("speaker") else None,
         )
+
+    def sort_key(self) -> tuple[int, int, str]:
+        """Reading order: by start, the longer of two fragments at one start first."""
+        return (self.start, -self.end, self.technique)
+
+
+@dataclass(frozen=True)
+class Quotation:
+    """Words the article reports or marks: ``text[start:end]``.
+
+    ``kind`` is ``"direct"`` (in quotation marks), ``"indirect"`` ("X says that ...") or
+    ``"scare"`` (quotation marks that are the author's own irony, not reported speech);
+    ``speaker`` is the source as the text names it ("the minister"), None when it names none.
+    """
+
+    start: int
+    end: int
+    speaker: str | None
+    kind: str
 
 
 @dataclass
@@ -84,26 +112,38 @@ class Article:
     offset_map: OffsetMap = field(default_factory=OffsetMap)
     body_start: int = 0
     body_end: int = 0
-    spans: list[Span] = field(default_factory=list)
+    spans: list[Finding] = field(default_factory=list)
     scores: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     id: str | None = None
     source: str | None = None  # where it came from: a path, "-" for stdin, a URL
     input_format: str | None = None  # "text", "ptc", "html", "json", ...
+    analysed: bool = False  # set by the pipeline once detection ran on the article
+    #: reported speech and scare quotes found at ingestion, in offsets into ``text``
+    quotations: list[Quotation] = field(default_factory=list)
 
-    def span_from_clean(self, start: int, end: int, technique: str, confidence: float,
-                        reason: str = "") -> Span:
-        """Make a :class:`Span` from offsets into ``clean_text``, mapped back into ``text``."""
-        ts, te = self.offset_map.to_input(start, end)
-        return Span(ts, te, technique, confidence, self.text[ts:te], reason)
+    def finding_from_clean(self, found: Finding) -> Finding:
+        """The finding ``found``, made on ``clean_text``, in offsets into ``text``."""
+        ts, te = self.offset_map.to_input(found.start, found.end)
+        return Finding(ts, te, found.technique, found.confidence, self.text[ts:te], found.reason,
+                       found.voice, found.speaker)
 
-    def span_from_text(self, start: int, end: int, technique: str, confidence: float,
-                       reason: str = "") -> Span:
-        """Make a :class:`Span` from offsets into ``text``."""
+    def finding_from_text(self, start: int, end: int, technique: str, confidence: float,
+                          reason: str = "") -> Finding:
+        """A :class:`Finding` from offsets into ``text``; ValueError outside the text."""
         if not 0 <= start <= end <= len(self.text):
             raise ValueError(f"span [{start}, {end}) is outside the text of length "
                              f"{len(self.text)}")
-        return Span(start, end, technique, confidence, self.text[start:end], reason)
+        return Finding(start, end, technique, confidence, self.text[start:end], reason)
+
+    @property
+    def word_count(self) -> int:
+        """Words (runs of letters, digits and underscores) in the cleaned body: the one word
+        count behind every rate, in ``analyze``, the reports, ``batch`` and ``stats``."""
+        if self.clean_text:
+            return count_words(self.clean_text)
+        # a hand-built article without layout: its whole text is the body
+        return count_words(self.body if self.body_end > self.body_start else self.text)
 
     @property
     def body(self) -> str:
@@ -117,18 +157,21 @@ class Article:
             "id": self.id,
             "source": self.source,
             "input_format": self.input_format,
+            "analysed": self.analysed,
             "article": {
                 **self.meta.to_dict(),
                 "text": self.text,
                 "clean_text": self.clean_text,
                 "body_start": self.body_start,
                 "body_end": self.body_end,
+                "quotations": [asdict(q) for q in self.quotations],
             },
-            "spans": [s.to_dict() for s in sorted(self.spans, key=_span_order)],
+            "spans": [f.to_dict() for f in sorted(self.spans, key=Finding.sort_key)],
             "scores": self.scores,
             "warnings": list(self.warnings),
         }
 
 
-def _span_order(span: Span) -> tuple[int, int, str]:
-    return (span.start, -span.end, span.technique)
+def count_words(text: str) -> int:
+    """How many words ``text`` has, counted as :attr:`Article.word_count` counts them."""
+    return len(_WORD.findall(text))

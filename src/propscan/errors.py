@@ -17,6 +17,12 @@ __all__ = [
     "InvalidRecord",
     "ModelError",
     "ConfigError",
+    "ModelUnavailable",
+    "ServerBusy",
+    "UntrustedHost",
+    "FetchDisabled",
+    "FetchRefused",
+    "FetchFailed",
     "EXIT_CODES",
 ]
 
@@ -108,12 +114,67 @@ class ConfigError(PropscanError):
     code = "bad_parameter"
 
 
+# ---- raised by the web app (`propscan serve`) only; the exit codes say what the CLI would
+# give for the same failure
+
+class ModelUnavailable(PropscanError):
+    """The detection model is not loaded in the server, so analysis cannot run."""
+
+    exit_code = 10
+    http_status = 503
+    code = "model_unavailable"
+
+
+class ServerBusy(PropscanError):
+    """Every analysis slot of the server is taken; try again after ``retry_after_s`` seconds."""
+
+    exit_code = 1
+    http_status = 503
+    code = "server_busy"
+
+    def __init__(self, message: str, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class UntrustedHost(PropscanError):
+    """The request's Host header names neither the bound address nor a --trusted-host."""
+
+    exit_code = 2
+    http_status = 400
+    code = "untrusted_host"
+
+
+class FetchDisabled(PropscanError):
+    """URL fetching is off unless the server was started with --allow-fetch."""
+
+    exit_code = 2
+    http_status = 403
+    code = "fetch_disabled"
+
+
+class FetchRefused(PropscanError):
+    """The URL is not fetched: bad scheme or host name, or a non-public address."""
+
+    exit_code = 2
+    http_status = 400
+    code = "fetch_refused"
+
+
+class FetchFailed(PropscanError):
+    """The remote server could not be reached, or answered with an error."""
+
+    exit_code = 3
+    http_status = 502
+    code = "fetch_failed"
+
+
 #: Exit codes the CLI uses, documented in the README. 0 is success, 1 an unexpected failure.
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "unexpected internal error (please report it)",
     2: "bad command-line usage or parameter",
-    **{cls.exit_code: cls.__doc__.strip().splitlines()[0] for cls in (
+    **{cls.exit_code: (cls.__doc__ or cls.__name__).strip().splitlines()[0] for cls in (
         InputNotFound, EmptyInput, BinaryInput, EncodingError, InputTooLarge,
         UnsupportedFormat, InvalidRecord, ModelError)},
 }

@@ -1,40 +1,44 @@
 """Corpus views over a batch store: counts and rates per outlet, month or technique, the top
-articles, technique co-occurrence, and a self-contained HTML report with inline SVG plots.
+articles and technique co-occurrence (:mod:`propscan.report.corpus` renders them as a page).
 
-Rates are spans per 1,000 words of cleaned body text, over articles stored as ``ok``.
+Rates are spans per 1,000 words of cleaned body text, over the articles that were *analysed*:
+stored as ``ok`` with ``analysed`` true. Articles ingested only (``--no-detect``) or not in
+English count as articles but add no words to a rate (they could add no spans). Databases
+written before the ``analysed`` column have NULL there: such a row counts as analysed when it
+has spans or non-empty scores (a run without detection stored ``{}``).
+
+Outlets are grouped case- and punctuation-insensitively ("PolitiFact", "Politifact" and
+"politifact." are one outlet), shown with the group's most common spelling.
 """
 
 from __future__ import annotations
 
-import html
-import io
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from propscan.batch.store import DatabaseHandle, connect_readonly
 from propscan.detect.scoring import SHORT_TEXT_WORDS
 from propscan.errors import ConfigError
-from propscan.techniques import TECHNIQUE_NAMES, get_technique
 
-__all__ = ["STAT_GROUPS", "CorpusView", "render_report"]
+__all__ = ["STAT_GROUPS", "UNKNOWN_GROUP", "CorpusView"]
 
 STAT_GROUPS = ("technique", "outlet", "month")
-_UNKNOWN = "(unknown)"
+#: the outlet or month of articles that have none
+UNKNOWN_GROUP = "(unknown)"
 
-
-def _label(technique: str) -> str:
-    try:
-        return get_technique(technique).label
-    except KeyError:
-        return technique
-
-
-def _colour(technique: str) -> str:
-    try:
-        return get_technique(technique).colour
-    except KeyError:
-        return "#cccccc"
+#: SQL: the article was analysed (see the module docstring for rows of older databases)
+ANALYSED = ("(status = 'ok' AND coalesce(analysed, n_spans > 0 OR "
+            "coalesce(scores::VARCHAR NOT IN ('{}', 'null'), false)))")
+#: SQL: the key that groups spellings of one outlet
+OUTLET_KEY = "lower(regexp_replace(outlet, '[^[:alnum:]]', '', 'g'))"
+#: SQL: ok articles with their outlet group's key and display name (its commonest spelling)
+_OUTLETS = (
+    "outlets AS (SELECT key, first(outlet ORDER BY n DESC, outlet) AS name FROM ("
+    f"  SELECT {OUTLET_KEY} AS key, outlet, count(*) AS n FROM articles "
+    "   WHERE status = 'ok' AND outlet IS NOT NULL GROUP BY ALL) GROUP BY key), "
+    f"grouped AS (SELECT a.*, {ANALYSED} AS is_analysed, "
+    f"  coalesce(o.name, '{UNKNOWN_GROUP}') AS outlet_group FROM articles a "
+    f"  LEFT JOIN outlets o ON o.key = {OUTLET_KEY.replace('outlet', 'a.outlet')} "
+    "  WHERE a.status = 'ok')")
 
 
 class CorpusView(DatabaseHandle):
@@ -50,12 +54,13 @@ class CorpusView(DatabaseHandle):
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def totals(self) -> dict[str, Any]:
-        """Articles ok and failed, words and spans over the whole corpus."""
+        """Articles ok, analysed and failed; words and spans of the analysed articles."""
         return self._rows(
             "SELECT count(*) FILTER (WHERE status = 'ok') AS ok, "
+            f"count(*) FILTER (WHERE {ANALYSED}) AS analysed, "
             "count(*) FILTER (WHERE status <> 'ok') AS failed, "
-            "coalesce(sum(n_words) FILTER (WHERE status = 'ok'), 0) AS words, "
-            "coalesce(sum(n_spans) FILTER (WHERE status = 'ok'), 0) AS spans FROM articles")[0]
+            f"coalesce(sum(n_words) FILTER (WHERE {ANALYSED}), 0) AS words, "
+            f"coalesce(sum(n_spans) FILTER (WHERE {ANALYSED}), 0) AS spans FROM articles")[0]
 
     def stats(self, by: str) -> list[dict[str, Any]]:
         """One row per technique, outlet or month, with counts and spans per 1,000 words."""
@@ -64,7 +69,7 @@ class CorpusView(DatabaseHandle):
                               f"Got {by!r} instead.")
         if by == "technique":
             return self._rows(
-                "WITH ok AS (SELECT id, n_words FROM articles WHERE status = 'ok'), "
+                f"WITH ok AS (SELECT id, n_words FROM articles WHERE {ANALYSED}), "
                 "w AS (SELECT coalesce(sum(n_words), 0) AS words, count(*) AS n FROM ok) "
                 "SELECT s.technique, count(*) AS spans, count(DISTINCT s.article_id) AS articles, "
                 "round(100.0 * count(DISTINCT s.article_id) / any_value(w.n), 1) "
@@ -72,16 +77,21 @@ class CorpusView(DatabaseHandle):
                 "round(1000.0 * count(*) / nullif(any_value(w.words), 0), 2) AS per_1k_words "
                 "FROM spans s JOIN ok ON ok.id = s.article_id, w "
                 "GROUP BY s.technique ORDER BY spans DESC, s.technique")
-        key = ("coalesce(a.outlet, '(unknown)')" if by == "outlet"
-               else "coalesce(strftime(a.published, '%Y-%m'), '(unknown)')")
+        key = ("outlet_group" if by == "outlet"
+               else f"coalesce(strftime(published, '%Y-%m'), '{UNKNOWN_GROUP}')")
+        # every ok article counts in `articles`; words, spans and rates are the analysed ones'
         return self._rows(
-            f"WITH per AS (SELECT {key} AS grp, a.id, a.n_words, a.n_spans "
-            "  FROM articles a WHERE a.status = 'ok'), "
+            f"WITH {_OUTLETS}, "
+            f"per AS (SELECT {key} AS grp, id, is_analysed, "
+            "  CASE WHEN is_analysed THEN n_words ELSE 0 END AS n_words, "
+            "  CASE WHEN is_analysed THEN n_spans ELSE 0 END AS n_spans FROM grouped), "
             "top AS (SELECT per.grp, s.technique, count(*) AS n, "
             "  row_number() OVER (PARTITION BY per.grp ORDER BY count(*) DESC, s.technique) AS rk "
-            "  FROM spans s JOIN per ON per.id = s.article_id GROUP BY per.grp, s.technique) "
-            f"SELECT per.grp AS {by}, count(*) AS articles, sum(per.n_words) AS words, "
-            "sum(per.n_spans) AS spans, "
+            "  FROM spans s JOIN per ON per.id = s.article_id AND per.is_analysed "
+            "  GROUP BY per.grp, s.technique) "
+            f"SELECT per.grp AS {by}, count(*) AS articles, "
+            "count(*) FILTER (WHERE per.is_analysed) AS analysed, "
+            "sum(per.n_words) AS words, sum(per.n_spans) AS spans, "
             "round(1000.0 * sum(per.n_spans) / nullif(sum(per.n_words), 0), 2) AS per_1k_words, "
             "any_value(top.technique) AS top_technique "
             "FROM per LEFT JOIN top ON top.grp = per.grp AND top.rk = 1 "
@@ -99,7 +109,7 @@ class CorpusView(DatabaseHandle):
         return self._rows(
             "SELECT id, source, title, outlet, published, n_words, n_spans, "
             "round(1000.0 * n_spans / nullif(n_words, 0), 2) AS per_1k_words "
-            "FROM articles WHERE status = 'ok' AND n_spans > 0 AND n_words >= ? "
+            f"FROM articles WHERE {ANALYSED} AND n_spans > 0 AND n_words >= ? "
             "ORDER BY per_1k_words DESC, n_spans DESC, id LIMIT ?", [min_words, limit])
 
     def failures(self, limit: int = 10) -> list[dict[str, Any]]:
@@ -110,172 +120,19 @@ class CorpusView(DatabaseHandle):
     def technique_by_outlet(self, max_outlets: int = 12) -> list[dict[str, Any]]:
         """Span counts per (outlet, technique) for the outlets with the most articles."""
         return self._rows(
-            "WITH o AS (SELECT coalesce(outlet, '(unknown)') AS outlet, count(*) AS n "
-            "  FROM articles WHERE status = 'ok' GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?) "
+            f"WITH {_OUTLETS}, "
+            "o AS (SELECT outlet_group AS outlet, count(*) AS n FROM grouped "
+            "  WHERE is_analysed GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?) "
             "SELECT o.outlet, s.technique, count(*) AS spans FROM spans s "
-            "JOIN articles a ON a.id = s.article_id AND a.status = 'ok' "
-            "JOIN o ON o.outlet = coalesce(a.outlet, '(unknown)') "
+            "JOIN grouped g ON g.id = s.article_id AND g.is_analysed "
+            "JOIN o ON o.outlet = g.outlet_group "
             "GROUP BY o.outlet, s.technique ORDER BY o.outlet, s.technique", [max_outlets])
 
     def cooccurrence(self) -> list[dict[str, Any]]:
         """For each pair of techniques, how many articles contain both (a = b: contain it)."""
         return self._rows(
-            "WITH t AS (SELECT DISTINCT article_id, technique FROM spans) "
+            "WITH t AS (SELECT DISTINCT article_id, technique FROM spans "
+            f"  WHERE article_id IN (SELECT id FROM articles WHERE {ANALYSED})) "
             "SELECT x.technique AS a, y.technique AS b, count(*) AS articles "
             "FROM t x JOIN t y ON x.article_id = y.article_id "
             "GROUP BY 1, 2 ORDER BY 1, 2")
-
-
-# --- HTML report --------------------------------------------------------------------------
-
-
-def _svg(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    svg = buffer.getvalue()
-    return svg[svg.find("<svg"):]  # drop the XML prologue: the SVG is inlined in HTML
-
-
-def _plot_mix_by_outlet(rows: list[dict[str, Any]]) -> str | None:
-    import matplotlib.pyplot as plt
-
-    if not rows:
-        return None
-    outlets = sorted({r["outlet"] for r in rows})
-    techniques = [t for t in TECHNIQUE_NAMES if any(r["technique"] == t for r in rows)]
-    techniques += sorted({r["technique"] for r in rows} - set(techniques))
-    totals = {o: sum(r["spans"] for r in rows if r["outlet"] == o) for o in outlets}
-    counts = {(r["outlet"], r["technique"]): r["spans"] for r in rows}
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(outlets) + 1.8))
-    left = [0.0] * len(outlets)
-    for technique in techniques:
-        shares = [counts.get((o, technique), 0) / totals[o] for o in outlets]
-        ax.barh(outlets, shares, left=left, color=_colour(technique), label=_label(technique),
-                edgecolor="white", linewidth=0.5)
-        left = [a + b for a, b in zip(left, shares, strict=True)]
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("share of the outlet's spans")
-    ax.invert_yaxis()
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, fontsize=7, frameon=False)
-    return _svg(fig)
-
-
-def _plot_density_over_time(rows: list[dict[str, Any]]) -> str | None:
-    import matplotlib.pyplot as plt
-
-    rows = [r for r in rows if r["month"] != _UNKNOWN and r["per_1k_words"] is not None]
-    if not rows:
-        return None
-    fig, ax = plt.subplots(figsize=(9, 3.2))
-    months = [r["month"] for r in rows]
-    ax.plot(months, [r["per_1k_words"] for r in rows], marker="o", color="#3a6ea5")
-    ax.set_ylabel("spans per 1,000 words")
-    ax.set_xlabel("month published")
-    ax.tick_params(axis="x", labelrotation=60, labelsize=7)
-    ax.grid(alpha=0.3)
-    return _svg(fig)
-
-
-def _plot_cooccurrence(rows: list[dict[str, Any]]) -> str | None:
-    import matplotlib.pyplot as plt
-
-    if not rows:
-        return None
-    present = {r["a"] for r in rows}
-    techniques = [t for t in TECHNIQUE_NAMES if t in present] + sorted(
-        present - set(TECHNIQUE_NAMES))
-    index = {t: i for i, t in enumerate(techniques)}
-    grid = [[0] * len(techniques) for _ in techniques]
-    for r in rows:
-        grid[index[r["a"]]][index[r["b"]]] = r["articles"]
-    size = 0.5 * len(techniques) + 2.5
-    fig, ax = plt.subplots(figsize=(size, size))
-    image = ax.imshow(grid, cmap="Blues")
-    labels = [_label(t) for t in techniques]
-    ax.set_xticks(range(len(techniques)), labels, rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(len(techniques)), labels, fontsize=7)
-    for i, row in enumerate(grid):
-        for j, value in enumerate(row):
-            ax.text(j, i, str(value), ha="center", va="center", fontsize=6,
-                    color="white" if value > 0.6 * max(map(max, grid)) else "black")
-    fig.colorbar(image, ax=ax, shrink=0.7, label="articles with both")
-    return _svg(fig)
-
-
-def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    if not rows:
-        return "<p class='none'>No rows.</p>"
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if r.get(c) is None else str(r.get(c)))}</td>"
-                         for c in columns) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _figure(title: str, svg: str | None, note: str) -> str:
-    content = svg if svg else "<p class='none'>Not enough data for this plot.</p>"
-    return (f"<section><h2>{html.escape(title)}</h2><p class='note'>{html.escape(note)}</p>"
-            f"{content}</section>")
-
-
-_CSS = """
-body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
-h1{margin-bottom:0}.meta{color:#555}table{border-collapse:collapse;font-size:0.9em;margin:1em 0}
-th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f3f3f3}.note{color:#555;font-size:0.9em}.none{color:#999;font-style:italic}
-svg{max-width:100%;height:auto}section{margin:2em 0}
-"""
-
-
-def render_report(path: str | Path, *, top: int = 20, min_words: int = SHORT_TEXT_WORDS) -> str:
-    """A self-contained HTML page (inline CSS and SVG, no scripts, no network) on a corpus."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on servers; the plots are written as SVG text
-    with CorpusView(path) as view:
-        totals = view.totals()
-        by_technique = view.stats("technique")
-        by_outlet = view.stats("outlet")
-        by_month = view.stats("month")
-        mix = view.technique_by_outlet()
-        pairs = view.cooccurrence()
-        top_rows = view.top_articles(limit=top, min_words=min_words)
-        failures = view.failures()
-    for row in by_technique:
-        row["technique"] = _label(row["technique"])
-    for row in by_outlet + by_month:
-        row["top_technique"] = _label(row["top_technique"]) if row["top_technique"] else None
-    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>propscan corpus report: {html.escape(Path(path).name)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        "<h1>propscan corpus report</h1>",
-        f"<p class='meta'>{html.escape(str(path))}, generated {generated}. "
-        f"{totals['ok']:,} articles analysed, {totals['failed']:,} failed; "
-        f"{totals['words']:,} words, {totals['spans']:,} spans.</p>",
-        "<section><h2>Techniques</h2>",
-        _table(by_technique, ["technique", "spans", "articles", "pct_articles",
-                              "per_1k_words"]), "</section>",
-        _figure("Technique mix by outlet", _plot_mix_by_outlet(mix),
-                "Share of each outlet's spans per technique (outlets with most articles)."),
-        _table(by_outlet, ["outlet", "articles", "words", "spans", "per_1k_words",
-                           "top_technique"]),
-        _figure("Density over time", _plot_density_over_time(by_month),
-                "Spans per 1,000 words, by month of publication (articles with a date)."),
-        _figure("Technique co-occurrence", _plot_cooccurrence(pairs),
-                "Number of articles that contain both techniques; the diagonal counts "
-                "articles with that technique."),
-        "<section><h2>Top articles</h2><p class='note'>Densest findings, spans per 1,000 "
-        f"words (articles of {min_words:,} words or more).</p>",
-        _table(top_rows, ["title", "outlet", "published", "n_words", "n_spans",
-                          "per_1k_words", "id"]), "</section>",
-    ]
-    if failures:
-        parts += ["<section><h2>Failed records (sample)</h2>",
-                  _table(failures, ["source", "error"]), "</section>"]
-    parts.append("</body></html>")
-    return "\n".join(parts)

@@ -14,8 +14,9 @@ Every engine yields result chunks back to the caller, the single writer of the s
 
 from __future__ import annotations
 
+import signal
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -24,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from propscan.batch.readers import RawRecord
-from propscan.doc import Article
+from propscan.doc import Article, Finding
 from propscan.errors import ConfigError, EmptyInput, InvalidRecord, PropscanError
-from propscan.pipeline import Pipeline
+from propscan.pipeline import DEFAULT_MIN_CONFIDENCE, Pipeline
 
 __all__ = ["Result", "PipelineSettings", "process_records", "ingest_raw", "chunked",
            "run_local", "run_dask", "connect_dask"]
@@ -39,10 +40,12 @@ class PipelineSettings:
     model_dir: str | None = None
     threads: int | None = None
     detect: bool = True
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
 
     def build(self) -> Pipeline:
         model_dir = Path(self.model_dir) if self.model_dir else None
-        return Pipeline(model_dir=model_dir, threads=self.threads, detect=self.detect).load()
+        return Pipeline(model_dir=model_dir, threads=self.threads, detect=self.detect,
+                        min_confidence=self.min_confidence).load()
 
 
 @dataclass
@@ -61,9 +64,9 @@ class Result:
     url: str | None = None
     input_format: str | None = None
     n_words: int = 0
+    analysed: bool = False  # False: ingested only (--no-detect, or not English)
     scores: dict[str, Any] = field(default_factory=dict)
-    # (start, end, technique, confidence, text), offsets into the article's input text
-    spans: list[tuple[int, int, str, float, str]] = field(default_factory=list)
+    spans: list[Finding] = field(default_factory=list)  # offsets into the article's input text
 
     @classmethod
     def from_article(cls, raw: RawRecord, article: Article) -> Result:
@@ -74,10 +77,9 @@ class Result:
             published=meta.published.isoformat() if meta.published else None,
             outlet=meta.outlet, language=meta.language, url=meta.url or raw.url,
             input_format=article.input_format,
-            n_words=len((article.clean_text or article.text).split()),
+            n_words=article.word_count, analysed=article.analysed,
             scores=dict(article.scores),
-            spans=[(s.start, s.end, s.technique, round(float(s.confidence), 4), s.text)
-                   for s in sorted(article.spans, key=lambda s: (s.start, -s.end, s.technique))],
+            spans=sorted(article.spans, key=Finding.sort_key),
         )
 
     @classmethod
@@ -86,26 +88,24 @@ class Result:
 
 
 def ingest_raw(raw: RawRecord) -> Article:
-    """Ingest one raw record through ``propscan.ingest``, exactly as ``analyze`` would."""
+    """Ingest one raw record through ``propscan.ingest``'s one dispatcher, as ``analyze`` does."""
     from propscan import ingest
 
     if raw.kind == "error":
         raise InvalidRecord(raw.error or f"{raw.source}: unreadable record")
     if raw.kind == "record":
         article = ingest.from_record(raw.record, source=raw.source)
-    elif raw.kind == "warc":
-        from propscan.ingest.decode import decode_bytes
-
-        html, warning = decode_bytes(raw.data, what=raw.source)
-        article = ingest.from_html(html, url=raw.url, source=raw.source)
-        if warning:
-            article.warnings.append(warning)
     else:
-        articles = ingest.from_bytes(raw.data, name=raw.record.get("name", raw.source))
+        # a WARC response is an HTML page; a file is read by its name, as `analyze` reads it
+        name = None if raw.kind == "warc" else raw.record.get("name", raw.source)
+        articles = ingest.from_bytes(raw.data, name=name, url=raw.url,
+                                     input_format="html" if raw.kind == "warc" else None)
         if not articles:
             raise EmptyInput(f"{raw.source} holds no article")
         article = articles[0]
         article.source = raw.source
+        if raw.url and not article.meta.url:
+            article.meta.url = raw.url
     article.id = raw.id
     return article
 
@@ -161,6 +161,9 @@ _WORKER_ERROR: PropscanError | None = None
 def _init_local_worker(settings: PipelineSettings) -> None:
     """ProcessPoolExecutor initializer: load the model once per worker process."""
     global _WORKER_PIPELINE, _WORKER_ERROR
+    # Ctrl+C reaches the whole process group: the client alone decides how to stop (it ends
+    # the workers), instead of every worker printing a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         _WORKER_PIPELINE = settings.build()
     except PropscanError as err:
@@ -186,7 +189,7 @@ def _local_worker_model_info() -> dict:
 
 def run_local(chunks: Iterable[list[RawRecord]], settings: PipelineSettings,
               workers: int = 1, pipeline: Pipeline | None = None,
-              model_info: dict | None = None) -> Iterator[list[Result]]:
+              model_info: dict | None = None) -> Generator[list[Result], None, None]:
     """Process chunks here (``workers=1``) or in worker processes; yield result chunks.
 
     At most ``2 * workers`` chunks are in flight, so a huge corpus is never read all at once.
@@ -212,21 +215,45 @@ def run_local(chunks: Iterable[list[RawRecord]], settings: PipelineSettings,
         settings = replace(settings, threads=max(1, available_cores() // workers))
     # spawn: workers start clean (no inherited threads or onnxruntime state from the client)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=_init_local_worker, initargs=(settings,)) as pool:
-        try:
-            # Asked first so a model that fails to load stops the run before any chunk is sent.
-            info = pool.submit(_local_worker_model_info).result()
-            if model_info is not None:
-                model_info.update(info)
-            yield from _bounded(lambda chunk: pool.submit(_process_in_local_worker, chunk),
-                                chunks, 2 * workers)
-        except BrokenProcessPool:
-            raise PropscanError(_WORKER_DIED) from None
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=_init_local_worker, initargs=(settings,))
+    completed = False
+    try:
+        # Asked first so a model that fails to load stops the run before any chunk is sent.
+        info = pool.submit(_local_worker_model_info).result()
+        if model_info is not None:
+            model_info.update(info)
+        yield from _bounded(lambda chunk: pool.submit(_process_in_local_worker, chunk),
+                            chunks, 2 * workers)
+        completed = True
+    except BrokenProcessPool:
+        raise PropscanError(_WORKER_DIED) from None
+    finally:
+        # An interrupt, an error or a caller that stops iterating: end the workers now
+        # rather than wait for the chunks in flight (their records are redone on resume).
+        if completed:
+            pool.shutdown(wait=True)
+        else:
+            _stop_pool(pool)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued chunks and end the pool's worker processes, leaving none behind."""
+    # the executor's own map of worker processes: the only handle on them it offers
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
 
 
 def _bounded(submit: Any, chunks: Iterable[list[RawRecord]], limit: int
-             ) -> Iterator[list[Result]]:
+             ) -> Generator[list[Result], None, None]:
     """Keep at most ``limit`` futures running; yield each result as it completes."""
     pending: set[Future] = set()
     for chunk in chunks:
@@ -265,7 +292,7 @@ def _dask_model_info(settings: PipelineSettings) -> dict:
 
 def run_dask(chunks: Iterable[list[RawRecord]], settings: PipelineSettings,
              scheduler: Any, max_in_flight: int | None = None,
-             model_info: dict | None = None) -> Iterator[list[Result]]:
+             model_info: dict | None = None) -> Generator[list[Result], None, None]:
     """Process chunks as tasks on a dask.distributed cluster; yield result chunks.
 
     ``scheduler`` is an address (``tcp://host:8786``) or a ``distributed.Client``. Workers need

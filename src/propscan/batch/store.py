@@ -12,9 +12,12 @@ Schema (the same columns in both stores)::
              published DATE, outlet VARCHAR, language VARCHAR, input_format VARCHAR,
              n_words INTEGER, n_spans INTEGER, scores JSON,
              status VARCHAR,            -- 'ok' or 'error'
-             error VARCHAR)             -- why the record failed (NULL when ok)
+             error VARCHAR,             -- why the record failed (NULL when ok)
+             analysed BOOLEAN)          -- detection ran (false: --no-detect or not English)
     spans(article_id VARCHAR, start INTEGER, "end" INTEGER, technique VARCHAR,
-          confidence DOUBLE, text VARCHAR)   -- offsets into the article's input text
+          confidence DOUBLE, text VARCHAR, reason VARCHAR, voice VARCHAR, speaker VARCHAR)
+          -- a row is the JSON finding (propscan.doc.Finding) with its article's id;
+          -- offsets into the article's input text
     runs(run_id INTEGER PRIMARY KEY, model_name VARCHAR, model_version VARCHAR,
          started TIMESTAMP, finished TIMESTAMP,   -- finished is NULL for an interrupted run
          n_ok INTEGER, n_failed INTEGER, n_skipped INTEGER, inputs VARCHAR)
@@ -31,6 +34,7 @@ from typing import Any, Self
 import pyarrow as pa
 
 from propscan.batch.engines import Result
+from propscan.batch.readers import printable
 from propscan.errors import ConfigError, InputNotFound
 
 __all__ = ["DuckDBStore", "ParquetStore", "open_store", "ARTICLE_SCHEMA", "SPAN_SCHEMA"]
@@ -40,21 +44,28 @@ ARTICLE_SCHEMA = pa.schema([
     ("title", pa.string()), ("authors", pa.list_(pa.string())), ("published", pa.date32()),
     ("outlet", pa.string()), ("language", pa.string()), ("input_format", pa.string()),
     ("n_words", pa.int32()), ("n_spans", pa.int32()), ("scores", pa.string()),
-    ("status", pa.string()), ("error", pa.string()),
+    ("status", pa.string()), ("error", pa.string()), ("analysed", pa.bool_()),
 ])
 SPAN_SCHEMA = pa.schema([
     ("article_id", pa.string()), ("start", pa.int32()), ("end", pa.int32()),
     ("technique", pa.string()), ("confidence", pa.float64()), ("text", pa.string()),
+    ("reason", pa.string()), ("voice", pa.string()), ("speaker", pa.string()),
 ])
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS articles (
     id VARCHAR PRIMARY KEY, run_id INTEGER, source VARCHAR, url VARCHAR, title VARCHAR,
     authors VARCHAR[], published DATE, outlet VARCHAR, language VARCHAR, input_format VARCHAR,
-    n_words INTEGER, n_spans INTEGER, scores JSON, status VARCHAR NOT NULL, error VARCHAR);
+    n_words INTEGER, n_spans INTEGER, scores JSON, status VARCHAR NOT NULL, error VARCHAR,
+    analysed BOOLEAN);
 CREATE TABLE IF NOT EXISTS spans (
     article_id VARCHAR NOT NULL, start INTEGER, "end" INTEGER, technique VARCHAR,
-    confidence DOUBLE, text VARCHAR);
+    confidence DOUBLE, text VARCHAR, reason VARCHAR, voice VARCHAR, speaker VARCHAR);
+-- databases written before schema 1.1 gain the new columns (NULL in their old rows)
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS analysed BOOLEAN;
+ALTER TABLE spans ADD COLUMN IF NOT EXISTS reason VARCHAR;
+ALTER TABLE spans ADD COLUMN IF NOT EXISTS voice VARCHAR;
+ALTER TABLE spans ADD COLUMN IF NOT EXISTS speaker VARCHAR;
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY, model_name VARCHAR, model_version VARCHAR,
     started TIMESTAMP, finished TIMESTAMP, n_ok INTEGER, n_failed INTEGER, n_skipped INTEGER,
@@ -72,26 +83,30 @@ def _model_fields(model_info: dict[str, Any]) -> tuple[str, str]:
 
 def results_to_arrow(results: list[Result], run_id: int) -> tuple[pa.Table, pa.Table]:
     """The articles and spans rows of a chunk of results, as Arrow tables."""
-    articles = pa.Table.from_pylist([{
+    articles = pa.Table.from_pylist([_printable_row({
         "id": r.id, "run_id": run_id, "source": r.source, "url": r.url, "title": r.title,
         "authors": r.authors, "published": date.fromisoformat(r.published) if r.published else None,
         "outlet": r.outlet, "language": r.language, "input_format": r.input_format,
         "n_words": r.n_words, "n_spans": len(r.spans),
         "scores": json.dumps(r.scores, default=str) if r.status == "ok" else None,
-        "status": r.status, "error": r.error,
-    } for r in results], schema=ARTICLE_SCHEMA)
-    spans = pa.Table.from_pylist([
-        {"article_id": r.id, "start": s[0], "end": s[1], "technique": s[2],
-         "confidence": s[3], "text": s[4]}
-        for r in results for s in r.spans], schema=SPAN_SCHEMA)
+        "status": r.status, "error": r.error, "analysed": r.analysed,
+    }) for r in results], schema=ARTICLE_SCHEMA)
+    spans = pa.Table.from_pylist([_printable_row({"article_id": r.id, **f.to_dict()})
+                                  for r in results for f in r.spans], schema=SPAN_SCHEMA)
     return articles, spans
 
 
-class DatabaseHandle:
-    """A path and, while open, its DuckDB connection ``con_``; a context manager.
+def _printable_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with every string valid UTF-8: a lone surrogate (in a file name, an error
+    message) would otherwise fail the whole chunk's write, and so the run."""
+    return {key: printable(value) if isinstance(value, str)
+            else [printable(v) for v in value] if key == "authors" else value
+            for key, value in row.items()}
 
-    Subclasses define :meth:`open`; closing and the ``with`` protocol are shared.
-    """
+
+class DatabaseHandle:
+    """A path and, while open, its DuckDB connection ``con_``; a context manager whose
+    subclasses define :meth:`open`."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -157,9 +172,9 @@ class DuckDBStore(DatabaseHandle):
             con.execute("DELETE FROM articles WHERE status <> 'ok' "
                         "AND id IN (SELECT id FROM new_articles)")
             # Spans first, only for ids not stored yet, so a duplicate id can never double them.
-            con.execute('INSERT INTO spans SELECT * FROM new_spans '
+            con.execute('INSERT INTO spans BY NAME SELECT * FROM new_spans '
                         'WHERE article_id NOT IN (SELECT id FROM articles)')
-            con.execute("INSERT OR IGNORE INTO articles "
+            con.execute("INSERT OR IGNORE INTO articles BY NAME "
                         "SELECT * REPLACE (scores::JSON AS scores) FROM new_articles")
             con.execute("COMMIT")
         except Exception:
@@ -180,15 +195,28 @@ class ParquetStore(DatabaseHandle):
 
     A chunk is committed when its articles part is renamed into place; a spans part without
     its articles part (a run killed between the two) is removed on open.
+
+    One writer at a time: while open, the store holds an exclusive ``flock`` on ``DIR/.lock``
+    (which names its pid); a second batch into the same folder is refused with a ConfigError,
+    as DuckDB refuses a second writer of its file. The lock ends with the process, however
+    it ends, so a killed run never leaves the folder locked.
     """
 
     def __init__(self, path: str | Path) -> None:
-        super().__init__(path)  # no connection: con_ stays None, so close() has nothing to do
+        super().__init__(path)  # no connection: con_ stays None
         self._part = 0
-        # failed ids a --retry-failed run processes again -> the parts holding their error rows
+        # failed ids processed again (--retry-failed, or the twin of a record that failed in
+        # this run) -> the parts holding their error rows, dropped once the new row is written
         self._retrying: dict[str, list[Path]] = {}
+        self._lock_fd: int | None = None
 
     def open(self) -> ParquetStore:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError(f"cannot write Parquet parts to {self.path}: "
+                              f"{err.strerror or err}") from None
+        self._lock_fd = _lock_folder(self.path)
         for sub in ("articles", "spans", "runs"):
             (self.path / sub).mkdir(parents=True, exist_ok=True)
         committed = {p.name for p in (self.path / "articles").glob("*.parquet")}
@@ -212,13 +240,11 @@ class ParquetStore(DatabaseHandle):
             if not retry_failed:  # the usual start of a run: ids only
                 ids.update(pq.read_table(part, columns=["id"]).column("id").to_pylist())
                 continue
-            table = pq.read_table(part, columns=["id", "status"])
-            for id_, status in zip(table.column("id").to_pylist(),
-                                   table.column("status").to_pylist(), strict=True):
-                if status != "ok":
-                    self._retrying.setdefault(id_, []).append(part)
+            for row in pq.read_table(part, columns=["id", "status"]).to_pylist():
+                if row["status"] != "ok":
+                    self._retrying.setdefault(row["id"], []).append(part)
                 else:
-                    ids.add(id_)
+                    ids.add(row["id"])
         return ids
 
     def start_run(self, inputs: list[str]) -> int:
@@ -250,6 +276,15 @@ class ParquetStore(DatabaseHandle):
             for part in {p for id_ in retried for p in self._retrying.pop(id_)}:
                 _drop_error_rows(part, retried)
             (self.path / _RETRY_MARKER).unlink()
+        for result in results:  # a later result for one of these ids replaces its error row
+            if result.status != "ok":
+                self._retrying.setdefault(result.id, []).append(self.path / "articles" / name)
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
+        super().close()
 
     def _drop_replaced_errors(self) -> None:
         """Drop every error row that a later part has replaced, then the repair marker: what
@@ -276,8 +311,29 @@ class ParquetStore(DatabaseHandle):
         os.replace(tmp, target)
 
 
+#: columns added since schema 1.0, with their types
+_NEWER_COLUMNS = {"articles": {"analysed": "BOOLEAN"},
+                  "spans": {"reason": "VARCHAR", "voice": "VARCHAR", "speaker": "VARCHAR"}}
 #: present while a --retry-failed run has error rows left to drop (see ParquetStore.write)
 _RETRY_MARKER = "retry-in-progress"
+
+
+def _lock_folder(path: Path) -> int:
+    """An exclusive lock on ``path/.lock`` (its descriptor), or a ConfigError naming the pid
+    of the batch that holds it."""
+    import fcntl
+
+    fd = os.open(path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        raise ConfigError(f"{path} is being written by another propscan batch "
+                          f"(pid {holder}); wait for it to end, or write elsewhere") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode("ascii"))
+    return fd
 
 
 def _drop_error_rows(part: Path, ids: set[str]) -> None:
@@ -307,7 +363,7 @@ def open_store(db: str | Path | None = None, parquet: str | Path | None = None
         raise ConfigError("give exactly one of --db FILE or --parquet DIR")
     if db is not None:
         return DuckDBStore(db).open()
-    return ParquetStore(parquet).open()
+    return ParquetStore(parquet).open()  # type: ignore[arg-type]  # not None: checked above
 
 
 def connect_readonly(path: str | Path) -> Any:
@@ -323,7 +379,13 @@ def connect_readonly(path: str | Path) -> Any:
                 raise InputNotFound(f"{path}: not a propscan Parquet directory (no {table})")
             # DDL takes no parameters: quote the file names as SQL string literals
             listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listed}])")
+            # union_by_name: parts written before schema 1.1 lack the newer columns; where
+            # no part has one, it is added as NULL, as in a migrated database
+            parts = f"read_parquet([{listed}], union_by_name = true)"
+            have = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {parts}").fetchall()}
+            added = "".join(f", NULL::{kind} AS {name}"
+                            for name, kind in _NEWER_COLUMNS[table].items() if name not in have)
+            con.execute(f"CREATE VIEW {table} AS SELECT *{added} FROM {parts}")
         return con
     if not path.is_file():
         raise InputNotFound(f"{path}: no such database")

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from propscan.cli.app import app, handle_errors
+from propscan.cli.app import app, check_output_path, handle_errors, open_output
 from propscan.detect.scoring import SHORT_TEXT_WORDS
 from propscan.errors import ConfigError
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from propscan.batch.engines import Result
     from propscan.batch.runner import BatchSummary
 
@@ -60,7 +62,7 @@ def batch(
     """Analyze a corpus into DuckDB (or Parquet parts); re-running skips records already stored."""
     from propscan.batch.engines import PipelineSettings
     from propscan.batch.readers import estimate_total
-    from propscan.batch.runner import run_batch
+    from propscan.batch.runner import BatchInterrupted, run_batch
     from propscan.batch.store import open_store
 
     if threads is not None and threads < 1:
@@ -79,7 +81,13 @@ def batch(
         with _Progress(total) as progress:
             summary = run_batch(paths, store, settings, engine=engine.value, workers=workers,
                                 scheduler=scheduler, chunk_size=chunk_size,
-                                on_chunk=progress.update, retry_failed=retry_failed)
+                                on_chunk=progress.update, retry_failed=retry_failed,
+                                stop_on_signals=True)
+    except BatchInterrupted as stop:
+        done = stop.summary.processed if stop.summary is not None else 0
+        print(f"interrupted ({stop}): this run stored {done:,} records; run the same command "
+              "again to resume", file=sys.stderr)
+        raise typer.Exit(stop.exit_code) from None
     finally:
         store.close()
     target = db if db is not None else parquet
@@ -98,7 +106,7 @@ class _Progress:
 
         self.total = total
         self.console = Console(stderr=True)
-        self.bar = None
+        self.bar: Progress | None = None
 
     def __enter__(self) -> _Progress:
         if self.console.is_terminal:
@@ -156,8 +164,9 @@ def stats(
         rows = view.stats(by.value)
         top_rows = view.top_articles(limit=top, min_words=min_words)
     console = Console()
-    console.print(f"{database}: {totals['ok']:,} articles ok, {totals['failed']:,} failed, "
-                  f"{totals['words']:,} words, {totals['spans']:,} spans", soft_wrap=True)
+    console.print(f"{database}: {totals['ok']:,} articles ok ({totals['analysed']:,} analysed "
+                  f"for techniques), {totals['failed']:,} failed; {totals['words']:,} words "
+                  f"analysed, {totals['spans']:,} spans", soft_wrap=True)
     console.print(_rich_table(Table, f"By {by.value}", rows))
     if not top_rows:
         console.print(f"No article of {min_words:,} words or more has findings yet.")
@@ -194,7 +203,10 @@ def report(
     ] = SHORT_TEXT_WORDS,
 ) -> None:
     """Write a self-contained HTML report on a corpus, with plots."""
-    from propscan.batch.corpus import render_report
+    from propscan.report.corpus import render_report
 
-    output.write_text(render_report(database, top=top, min_words=min_words), encoding="utf-8")
+    check_output_path(output)
+    rendered = render_report(database, top=top, min_words=min_words)
+    with open_output(output) as out:
+        out.write(rendered)
     print(f"wrote {output}")

@@ -11,7 +11,7 @@ import typer
 
 from propscan.cli.app import app, handle_errors
 from propscan.errors import ConfigError
-from propscan.evaluate.tables import format_cross_validation, format_scores
+from propscan.report.tables import format_cross_validation, format_scores
 
 
 @app.command()
@@ -49,12 +49,16 @@ def evaluate(
         raise ConfigError(f"--unlabelled: no such directory: {unlabelled}")
     if folds > 1:
         try:
-            from propscan.train.trainer import cross_validate
+            from propscan.train.config import TrainConfig
+            from propscan.train.crossfit import show_progress
+            from propscan.train.recipe import cross_validate
         except ImportError:
             raise ConfigError("--folds needs the training extra: pip install "
                               "'propscan[train]'") from None
-        result = cross_validate(data, runs_dir, folds=folds, threads=threads or 2,
-                                unlabelled=unlabelled)
+        show_progress()
+        result = cross_validate(data, runs_dir,
+                                TrainConfig(threads=threads or 2, unlabelled=unlabelled),
+                                folds=folds)
         if as_json:
             print(json.dumps(result, indent=1))
         else:

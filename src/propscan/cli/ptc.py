@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from propscan.cli.app import Threads, app, handle_errors
+from propscan.cli.app import Threads, app, handle_errors, open_output
 from propscan.errors import ConfigError, InvalidRecord
 
 ptc_app = typer.Typer(help="Predict in the PTC / SemEval-2020 Task 11 formats (raw offsets).",
@@ -30,10 +30,9 @@ def _detector(model_dir: Path | None, threads: int | None, threshold: float | No
 
 def _write(lines: list[str], output: Path | None) -> None:
     text = "".join(line + "\n" for line in lines)
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
+    with open_output(output) as out:
+        out.write(text)
+    if output is not None:
         print(f"wrote {len(lines)} rows to {output}", file=sys.stderr)
 
 
@@ -55,8 +54,8 @@ def spans(
     detector = _detector(model_dir, threads, threshold)
     ids = sorted(texts)
     found = detector.detect_texts([texts[i] for i in ids])
-    _write([f"{aid}\t{s}\t{e}" for aid, frags in zip(ids, found, strict=True)
-            for s, e, *_ in frags], output)
+    _write([f"{aid}\t{f.start}\t{f.end}" for aid, frags in zip(ids, found, strict=True)
+            for f in frags], output)
 
 
 @ptc_app.command("techniques")

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Annotated
 
 import typer
 
-from propscan.cli.app import app, fail
+from propscan.cli.app import MinConfidence, app, fail
+from propscan.pipeline import DEFAULT_MIN_CONFIDENCE
+
+#: connections uvicorn serves at once; more get its 503 (bounds the bodies held in memory)
+MAX_CONNECTIONS = 64
+TrustedHosts = Annotated[list[str] | None, typer.Option(
+    "--trusted-host", help="A host name clients use to reach the server (repeat for more; * "
+    "allows any). Loopback names and the bound address are always accepted.")]
 
 
 def _is_loopback(host: str) -> bool:
@@ -26,6 +34,8 @@ def serve(
     allow_fetch: bool = typer.Option(False, "--allow-fetch",
                                      help='Let the API fetch {"url": ...} (public addresses '
                                           "only, size and time capped)."),
+    min_confidence: MinConfidence = DEFAULT_MIN_CONFIDENCE,
+    trusted_host: TrustedHosts = None,
 ) -> None:
     """Run the web app (paste text or upload a file) and the HTTP API at http://HOST:PORT."""
     import uvicorn
@@ -35,9 +45,14 @@ def serve(
     if not _is_loopback(host):
         typer.echo(f"warning: binding {host}: anyone who can reach this address can use the "
                    "server (there is no authentication)", err=True)
+        if host in ("0.0.0.0", "::") and not trusted_host:
+            typer.echo("note: only requests to a loopback name are answered; give the names "
+                       "clients use with --trusted-host NAME", err=True)
     typer.echo(f"propscan: serving on http://{host}:{port} (Ctrl+C to stop)", err=True)
+    web_app = create_app(allow_fetch=allow_fetch, min_confidence=min_confidence,
+                         bound_host=host, trusted_hosts=trusted_host or ())
     try:
-        uvicorn.run(create_app(allow_fetch=allow_fetch), host=host, port=port,
-                    log_level="info", access_log=False)
+        uvicorn.run(web_app, host=host, port=port, log_level="info", access_log=False,
+                    limit_concurrency=MAX_CONNECTIONS)
     except OSError as err:
         raise fail(f"cannot listen on {host}:{port}: {err.strerror or err}", 2) from None

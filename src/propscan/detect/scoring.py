@@ -1,7 +1,7 @@
 """Article-level figures from detected spans, with percentiles against reference corpora.
 
 Two reference files in ``stats/`` hold quantiles of the same figures over (a) the PTC training
-articles and (b) 400 unlabelled news articles; ``scripts/make_stats.py`` makes them. The first is
+articles and (b) 400 unlabelled news articles; ``train.reference_stats`` makes them. The first is
 propaganda-rich, the second ordinary news, so together they place an article on a scale. (The
 news articles are also the model's self-training articles, labelled by its teacher only.)
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,15 +17,14 @@ from typing import Any
 from propscan.doc import Article
 from propscan.techniques import TECHNIQUE_NAMES
 
-__all__ = ["score_article", "article_figures", "ordinal", "short_text_note", "STATS_DIR",
-           "REFERENCES", "REFERENCE_LABELS", "SHORT_TEXT_WORDS"]
+__all__ = ["score_article", "article_figures", "STATS_DIR", "REFERENCES", "REFERENCE_LABELS",
+           "SHORT_TEXT_WORDS"]
 
 STATS_DIR = Path(__file__).parent / "stats"
 #: reference name -> stats file name
 REFERENCES = {"ptc_train": "ptc_train.json", "unlabeled_news": "unlabeled_news.json"}
 #: reference name -> how a reader should see it named
 REFERENCE_LABELS = {"ptc_train": "PTC training articles", "unlabeled_news": "everyday news"}
-_WORD = re.compile(r"\w+")
 #: Under this many body words one fragment more or less moves the rate by more than 6.7 per
 #: 1,000 words: about half the spread between the quartiles of everyday news (3.1 and 18.7 in
 #: stats/unlabeled_news.json of the 2026-11-26 model), so an article's figures and ranks are
@@ -40,10 +38,11 @@ def _body_bounds(article: Article) -> tuple[int, int]:
     return 0, len(article.text)  # hand-built article without layout: the whole text
 
 
-def article_figures(article: Article) -> dict[str, dict[str, float]]:
-    """Spans per 1,000 words and share of body characters covered, overall and per technique."""
+def article_figures(article: Article, voice: str | None = None) -> dict[str, dict[str, float]]:
+    """Spans per 1,000 words and share of body characters covered, overall and per technique;
+    ``voice`` (``"author"`` or ``"quoted"``) counts only the findings in that voice."""
     body_start, body_end = _body_bounds(article)
-    words = len(_WORD.findall(article.clean_text or article.text[body_start:body_end]))
+    words = article.word_count  # the one word count (batch's n_words is the same)
     body_len = max(1, body_end - body_start)
 
     def figures(spans: list) -> dict[str, float]:
@@ -58,9 +57,10 @@ def article_figures(article: Article) -> dict[str, dict[str, float]]:
                 "per_1000_words": round(1000 * len(spans) / words, 3) if words else 0.0,
                 "coverage": round(covered / body_len, 4)}
 
-    out = {"overall": figures(article.spans)}
+    findings = [f for f in article.spans if voice is None or f.voice == voice]
+    out = {"overall": figures(findings)}
     for name in TECHNIQUE_NAMES:
-        out[name] = figures([s for s in article.spans if s.technique == name])
+        out[name] = figures([f for f in findings if f.technique == name])
     out["overall"]["words"] = words
     return out
 
@@ -100,26 +100,12 @@ def score_article(article: Article) -> dict[str, Any]:
             for key in figures if key in data["quantiles"]
         }
     figures["overall"]["short_text"] = figures["overall"]["words"] < SHORT_TEXT_WORDS
+    # the same figures over the author's own voice (findings outside reported speech), so an
+    # article that quotes propagandists faithfully need not score like propaganda
+    author = article_figures(article, voice="author")["overall"]
     return {
         "overall": figures["overall"],
+        "author": author,
         "techniques": {k: v for k, v in figures.items() if k != "overall" and v["spans"]},
         "percentiles": percentiles,
     }
-
-
-def short_text_note(words: int) -> str | None:
-    """The caution a report shows beside the figures of an article under
-    :data:`SHORT_TEXT_WORDS` body words; None for longer ones."""
-    if words >= SHORT_TEXT_WORDS:
-        return None
-    if words <= 0:
-        return "No words in the body: there are no rates to compare."
-    return (f"Only {words} word{'' if words == 1 else 's'}: one fragment more or less moves "
-            f"the rate by {1000 / words:.1f} per 1,000 words, so under {SHORT_TEXT_WORDS} words "
-            "these figures and ranks are rough.")
-
-
-def ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 92nd, 100th (percentile ranks as words)."""
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"

@@ -9,21 +9,25 @@ identify the language -> metadata.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from propscan.doc import Article, Metadata
+from propscan.doc import Article, Metadata, Quotation
 from propscan.errors import (
     EmptyInput,
+    EncodingError,
     InputNotFound,
     InputTooLarge,
-    InvalidRecord,
     UnsupportedFormat,
 )
 from propscan.ingest.clean import clean_region
 from propscan.ingest.decode import MAX_ARTICLE_BYTES, MAX_FILE_BYTES, check_text, decode_bytes
+from propscan.ingest.formats import CORPUS_FORMATS, INPUT_FORMATS, RECORD_FORMATS, format_of
 from propscan.ingest.html_extract import extract_html
 from propscan.ingest.language import detect_language
 from propscan.ingest.plaintext import (
@@ -32,7 +36,8 @@ from propscan.ingest.plaintext import (
     parse_date,
     parse_layout,
 )
-from propscan.ingest.records import RECORD_FIELDS, iter_json_records
+from propscan.ingest.quotes import find_quotations
+from propscan.ingest.records import RECORD_FIELDS, check_record, iter_json_records
 
 __all__ = [
     "INPUT_FORMATS",
@@ -43,18 +48,16 @@ __all__ = [
     "from_html",
     "from_record",
     "from_text",
+    "iter_bytes",
+    "iter_path",
     "read_path",
+    "read_input_bytes",
     "article_id",
 ]
 
-#: Values accepted by ``--input-format``.
-INPUT_FORMATS = ("auto", "text", "ptc", "html", "json", "jsonl")
-_EXTENSIONS = {".txt": "text", ".text": "text", ".md": "text", ".html": "html", ".htm": "html",
-               ".xhtml": "html", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _HTML_START = re.compile(r"^\s*(?:<!doctype html|<html|<head|<body|<article|<div|<p[\s>])", re.I)
 _PTC_NAME = re.compile(r"^article\d+\.txt$")
-_ENGLISH_ONLY = "language is {lang!r}, not English: the detection models are English-only, " \
-                "so findings may be missing or wrong"
+_JSON_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*[\[{]")
 
 
 def article_id(text: str, url: str | None = None) -> str:
@@ -65,11 +68,11 @@ def article_id(text: str, url: str | None = None) -> str:
 def detect_format(name: str | None, text: str) -> str:
     """Guess the input format from the file name, then from the content."""
     if name:
-        suffix = Path(name).suffix.lower()
         if _PTC_NAME.match(Path(name).name) and not paragraphs_only(text):
             return "ptc"
-        if suffix in _EXTENSIONS:
-            return _EXTENSIONS[suffix]
+        announced = format_of(name)
+        if announced is not None:
+            return announced
     head = text[:2000]
     if _HTML_START.match(head):
         return "html"
@@ -82,7 +85,7 @@ def from_text(text: str, *, meta: dict[str, Any] | None = None, input_format: st
               source: str | None = None, warnings: list[str] | None = None) -> Article:
     """Build an article from plain text (crawler file, PTC file or headerless text)."""
     check_text(text, what=source or "text")
-    if len(text.encode("utf-8", errors="surrogatepass")) > MAX_ARTICLE_BYTES:
+    if len(_encode(text, source or "text")) > MAX_ARTICLE_BYTES:
         raise InputTooLarge(f"{source or 'text'} is over the {MAX_ARTICLE_BYTES:,}-byte limit")
     layout = parse_layout(text, hint=input_format)
     # PTC files are left as they are: their labels count offsets into the body as given
@@ -92,7 +95,8 @@ def from_text(text: str, *, meta: dict[str, Any] | None = None, input_format: st
     if skip is not None and not clean_text.strip():  # nothing but furniture: analyse that
         clean_text, offset_map = clean_region(text, layout.body_start, layout.body_end)
     if not clean_text.strip():
-        raise EmptyInput(f"{source or 'text'} has a header but no body text")
+        header = " (only a header)" if layout.title or layout.layout == "crawler" else ""
+        raise EmptyInput(f"{source or 'text'} has no body text{header}")
     metadata = Metadata(title=layout.title, authors=layout.authors, published=layout.published,
                         outlet=layout.outlet)
     fmt = {"crawler": "text", "ptc": "ptc"}.get(layout.layout, "text")
@@ -109,7 +113,12 @@ def from_html(html: str, *, url: str | None = None, meta: dict[str, Any] | None 
               source: str | None = None, warnings: list[str] | None = None) -> Article:
     """Build an article from an HTML page; ``Article.text`` is the extracted text."""
     check_text(html, what=source or "HTML")
-    page = extract_html(html, url=url)
+    if len(_encode(html, source or "HTML")) > MAX_ARTICLE_BYTES:
+        raise InputTooLarge(f"{source or 'HTML'} is over the {MAX_ARTICLE_BYTES:,}-byte limit")
+    try:
+        page = extract_html(html, url=url)
+    except EmptyInput as err:
+        raise EmptyInput(f"{source or 'HTML page'}: {err.message}") from None
     text = page.text
     body_start = 0
     if page.title and text.startswith(page.title):
@@ -123,82 +132,179 @@ def from_html(html: str, *, url: str | None = None, meta: dict[str, Any] | None 
     return _finish(Article(
         text=text, meta=metadata, clean_text=clean_text, offset_map=offset_map,
         body_start=offset_map.starts[0], body_end=offset_map.ends[-1], source=source,
-        input_format="html", warnings=list(warnings or []),
+        input_format="html", warnings=[*(warnings or []), *page.warnings],
     ), meta)
 
 
 def from_record(record: dict[str, Any], *, source: str | None = None) -> Article:
-    """Build an article from a record with ``text`` or ``html`` plus optional metadata."""
+    """Build an article from a record with ``text`` or ``html`` plus optional metadata.
+
+    propscan's own JSON output is a record too: its text and metadata are read back, so an
+    article can be analysed again with a newer model without losing what it said about itself.
+    """
+    return _from_checked_record(check_record(record, source or "record"), source=source)
+
+
+def _from_checked_record(record: dict[str, Any], *, source: str | None) -> Article:
     meta = {RECORD_FIELDS[k]: v for k, v in record.items() if k in RECORD_FIELDS and v}
     if isinstance(record.get("html"), str) and not isinstance(record.get("text"), str):
         return from_html(record["html"], url=meta.get("url"), meta=meta, source=source)
-    if not isinstance(record.get("text"), str):
-        raise InvalidRecord(f"{source or 'record'}: needs a 'text' or 'html' string field")
     return from_text(record["text"], meta=meta, source=source)
 
 
-def from_bytes(data: bytes, *, name: str | None = None,
-               input_format: str | None = None) -> list[Article]:
-    """Decode and read one input (a file's content); record files give several articles."""
+def from_bytes(data: bytes, *, name: str | None = None, input_format: str | None = None,
+               url: str | None = None) -> list[Article]:
+    """Decode and read one input (a file's content); record files give several articles.
+    ``url``: where an HTML page came from (a crawl), for its metadata."""
+    return list(iter_bytes(data, name=name, input_format=input_format, url=url))
+
+
+def iter_bytes(data: bytes, *, name: str | None = None, input_format: str | None = None,
+               url: str | None = None) -> Iterator[Article]:
+    """:func:`from_bytes`, one article at a time. Every record is checked before the first
+    article is made, so a malformed record stops the input before any result is given."""
     what = name or "input"
-    fmt = input_format if input_format not in (None, "auto") else None
-    if fmt is not None and fmt not in INPUT_FORMATS:
-        raise UnsupportedFormat(f"unknown input format {fmt!r}; use one of "
-                                f"{', '.join(INPUT_FORMATS)}")
-    is_records = fmt in ("json", "jsonl") or (fmt is None and name is not None and
-                                             Path(name).suffix.lower() in (".json", ".jsonl",
-                                                                           ".ndjson"))
-    limit = MAX_FILE_BYTES if is_records else MAX_ARTICLE_BYTES
-    text, warning = decode_bytes(data, what=what, max_bytes=limit)
+    fmt = _requested_format(input_format)
+    announced = format_of(name)
+    if fmt is None and announced in CORPUS_FORMATS:
+        raise UnsupportedFormat(f"{what}: {announced.upper()} files hold a corpus; read them "
+                                "with `propscan batch`")
+    is_records = fmt in RECORD_FORMATS or (fmt is None and announced in RECORD_FORMATS)
+    # a file of unknown kind (standard input) may be records: JSON gets the record-file cap
+    maybe_records = is_records or (fmt is None and announced is None
+                                   and _JSON_START.match(data[:4096]) is not None)
+    limit = MAX_FILE_BYTES if maybe_records else MAX_ARTICLE_BYTES
+    text, warning = decode_bytes(data, what=what, max_bytes=limit, guess=not is_records)
+    del data  # a record file's bytes (up to 200 MiB) are not kept beside its text
     warnings = [warning] if warning else []
+    if fmt is not None:
+        _check_forced_format(fmt, text, what)
     fmt = fmt or detect_format(name, text)
+    if is_records and fmt not in RECORD_FORMATS:
+        raise UnsupportedFormat(f"{what} is named as a record file but holds no JSON records")
     if fmt == "html":
-        return [from_html(text, source=name, warnings=warnings)]
-    if fmt in ("json", "jsonl"):
-        articles = []
-        for n, record in enumerate(iter_json_records(text, what=what), 1):
-            articles.append(from_record(record, source=f"{what}#{n}" if name else None))
-        if not articles:
+        yield from_html(text, url=url, source=name, warnings=warnings)
+    elif fmt in RECORD_FORMATS:
+        records = iter_json_records(text, what=what)  # checks every record before the first
+        first = next(records, None)
+        if first is None:
             raise EmptyInput(f"{what} holds no records")
-        return articles
-    return [from_text(text, input_format=fmt, source=name, warnings=warnings)]
+        for n, record in enumerate(_chain(first, records), 1):
+            yield _from_checked_record(record, source=f"{what}#{n}" if name else None)
+    else:
+        yield from_text(text, input_format=fmt, source=name, warnings=warnings)
+
+
+def read_input_bytes(path: str | Path, limit: int) -> bytes:
+    """The bytes of a regular file (``"-"``: standard input), at most ``limit``.
+
+    Reads at most ``limit + 1`` bytes from anything, so ``/dev/zero`` or an endless pipe ends
+    in InputTooLarge instead of filling memory; refuses devices, FIFOs and sockets before
+    opening them (a FIFO with no writer would block forever).
+    """
+    if str(path) == "-":
+        if sys.stdin is None:  # started with standard input closed
+            raise InputNotFound("standard input is closed; give a file or pipe the text in")
+        data = sys.stdin.buffer.read(limit + 1)
+    else:
+        p = Path(path)
+        try:
+            info = p.stat()
+        except FileNotFoundError:
+            raise InputNotFound(f"{p}: no such file") from None
+        except OSError as err:
+            raise InputNotFound(f"{p}: cannot read ({err.strerror})") from None
+        except ValueError:  # a NUL byte in the path
+            raise InputNotFound(f"{str(p)!r}: not a valid path") from None
+        mode = info.st_mode
+        if stat.S_ISDIR(mode):
+            raise InputNotFound(f"{p}: is a directory; give a file (use `propscan batch` for "
+                                "directories)")
+        if not stat.S_ISREG(mode):
+            raise UnsupportedFormat(f"{p}: not a regular file (a device, FIFO or socket); "
+                                    "give a file, or pipe it to standard input with -")
+        if info.st_size > limit:  # refused before a byte is read
+            raise InputTooLarge(f"{p} is {info.st_size:,} bytes; the limit is {limit:,} bytes")
+        try:
+            with p.open("rb") as fh:
+                os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+                data = fh.read(limit + 1)
+        except OSError as err:
+            raise InputNotFound(f"{p}: cannot read ({err.strerror or err})") from None
+    if len(data) > limit:
+        raise InputTooLarge(f"{'standard input' if str(path) == '-' else path} is over the "
+                            f"{limit:,}-byte limit")
+    return data
+
+
+def iter_path(path: str | Path, input_format: str | None = None) -> Iterator[Article]:
+    """The articles of a file (``"-"`` for standard input), one at a time."""
+    fmt = _requested_format(input_format)
+    name = None if str(path) == "-" else str(path)
+    records = fmt in RECORD_FORMATS or (fmt is None and format_of(name) in RECORD_FORMATS)
+    data = read_input_bytes(path, MAX_FILE_BYTES if records or name is None
+                            else MAX_ARTICLE_BYTES)
+    return iter_bytes(data, name=name, input_format=input_format)
 
 
 def read_path(path: str | Path, input_format: str | None = None) -> list[Article]:
     """Read a file (``"-"`` for standard input) into articles."""
-    if str(path) == "-":
-        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
-        return from_bytes(data, name=None, input_format=input_format)
-    p = Path(path)
-    if not p.exists():
-        raise InputNotFound(f"{p}: no such file")
-    if p.is_dir():
-        raise InputNotFound(f"{p}: is a directory; give a file (use `propscan batch` for "
-                            "directories)")
-    size = p.stat().st_size
-    records = (input_format in ("json", "jsonl")
-               or p.suffix.lower() in (".json", ".jsonl", ".ndjson"))
-    limit = MAX_FILE_BYTES if records else MAX_ARTICLE_BYTES
-    if size > limit:
-        raise InputTooLarge(f"{p} is {size:,} bytes; the limit is {limit:,} bytes")
+    return list(iter_path(path, input_format))
+
+
+def _check_forced_format(fmt: str, text: str, what: str) -> None:
+    """``--input-format`` that the content plainly contradicts is refused (exit 8), instead of
+    failing later as an empty or malformed record."""
+    head = text[:2000].lstrip()
+    if fmt in RECORD_FORMATS and not head.startswith(("{", "[")):
+        raise UnsupportedFormat(f"{what} is not JSON, but --input-format {fmt} was given")
+    if fmt == "html" and "<" not in text[:65536]:
+        raise UnsupportedFormat(f"{what} has no HTML markup, but --input-format html was given")
+
+
+def _encode(text: str, what: str) -> bytes:
+    """``text`` as UTF-8; a lone surrogate (from a JSON escape or an API caller) cannot be
+    printed or stored, so it is an EncodingError here rather than a crash in a writer."""
     try:
-        data = p.read_bytes()
-    except OSError as err:
-        raise InputNotFound(f"{p}: cannot read ({err.strerror})") from None
-    return from_bytes(data, name=str(p), input_format=input_format)
+        return text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise EncodingError(f"{what} holds a lone surrogate (\\u{ord(text[err.start]):04x} at "
+                            f"character {err.start:,}): not valid Unicode text") from None
+
+
+def _chain(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    yield first
+    yield from rest
+
+
+def _requested_format(input_format: str | None) -> str | None:
+    if input_format in (None, "auto"):
+        return None
+    if input_format not in INPUT_FORMATS:
+        raise UnsupportedFormat(f"unknown input format {input_format!r}; use one of "
+                                f"{', '.join(INPUT_FORMATS)}")
+    return input_format
 
 
 def _finish(article: Article, meta: dict[str, Any] | None) -> Article:
     """Apply caller-given metadata (it wins over what was parsed), language, id."""
     if meta:
         _apply_meta(article.meta, meta)
-    language = article.meta.language or detect_language(article.clean_text)
-    article.meta.language = language
-    if language and language != "en":
-        article.warnings.append(_ENGLISH_ONLY.format(lang=language))
+    # the pipeline analyses English articles only and says so for the others
+    article.meta.language = article.meta.language or detect_language(article.clean_text)
     article.id = str(meta["id"]) if meta and meta.get("id") else article_id(article.text,
                                                                            article.meta.url)
+    article.quotations = _quotations(article)
     return article
+
+
+def _quotations(article: Article) -> list[Quotation]:
+    """Reported speech and scare quotes of the cleaned body, in offsets into ``text``."""
+    found = []
+    for q in find_quotations(article.clean_text):
+        start, end = article.offset_map.to_input(q.start, q.end)
+        found.append(Quotation(start, end, q.speaker, q.kind))
+    return found
 
 
 def _apply_meta(target: Metadata, meta: dict[str, Any]) -> None:
@@ -206,6 +312,6 @@ def _apply_meta(target: Metadata, meta: dict[str, Any]) -> None:
         if key == "authors":
             target.authors = [value] if isinstance(value, str) else [str(a) for a in value]
         elif key == "published":
-            target.published = parse_date(str(value))
+            target.published = parse_date(str(value)[:100])
         elif key in ("title", "outlet", "url", "language"):
             setattr(target, key, str(value))

@@ -20,15 +20,26 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
-from propscan.detect.scoring import REFERENCE_LABELS, ordinal, short_text_note
-from propscan.doc import Article, Span, _span_order
+from propscan.doc import Article, Finding
+from propscan.report.figures import (
+    UNKNOWN_COLOUR,
+    css_class,
+    render_scores,
+    scrolling,
+    technique_view,
+)
+from propscan.report.wording import (
+    CONFIDENCE_NOTE,
+    QUOTED_NOTE,
+    SCORES_NOTE,
+    reason_cue,
+    voice_note,
+)
 from propscan.techniques import TECHNIQUES
 
 __all__ = ["render_article", "render_report", "RenderedReport", "report_assets",
            "csp_hash", "segment_spans"]
 
-#: Colour and label for a technique name that is not one of the 14 (e.g. from an older model).
-_UNKNOWN_COLOUR = "#d0d0d0"
 _MAX_LEVEL = 5  # deepest stacked-underline class in report.css
 
 
@@ -47,38 +58,22 @@ def csp_hash(content: str) -> str:
     return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
 
 
-def _css_class(index: int) -> str:
-    return f"t{index}"
-
-
-_TECHNIQUE_INDEX = {t.name: i for i, t in enumerate(TECHNIQUES)}
-
-
 @lru_cache(maxsize=1)
 def report_assets() -> tuple[str, str]:
     """The report's CSS (with one colour rule per technique) and JS, read once from assets/."""
     folder = resources.files("propscan.report") / "assets"
     css = (folder / "report.css").read_text(encoding="utf-8")
     js = (folder / "report.js").read_text(encoding="utf-8")
-    rules = [f".{_css_class(i)} {{ --c: {t.colour}; }}" for i, t in enumerate(TECHNIQUES)]
-    rules.append(f".tx {{ --c: {_UNKNOWN_COLOUR}; }}")
+    rules = [f".{css_class(i)} {{ --c: {t.colour}; }}" for i, t in enumerate(TECHNIQUES)]
+    rules.append(f".tx {{ --c: {UNKNOWN_COLOUR}; }}")
     # Legend filter: hiding a technique removes its colour, keeps the text.
-    hide = ", ".join(f".hide-{c} .{c}" for c in [_css_class(i) for i in range(len(TECHNIQUES))]
+    hide = ", ".join(f".hide-{c} .{c}" for c in [css_class(i) for i in range(len(TECHNIQUES))]
                      + ["tx"])
     rules.append(f"{hide} {{ border-bottom-color: transparent; background: transparent; }}")
     return css + "\n" + "\n".join(rules) + "\n", js
 
 
-def _technique_view(name: str) -> tuple[str, str, str]:
-    """(css class, label, definition) for a technique name, tolerating unknown names."""
-    index = _TECHNIQUE_INDEX.get(name)
-    if index is None:
-        return "tx", name, "A technique this version of propscan does not describe."
-    t = TECHNIQUES[index]
-    return _css_class(index), t.label, t.definition
-
-
-def segment_spans(spans: list[Span], start: int, end: int) -> list[tuple[int, int, list[int]]]:
+def segment_spans(spans: list[Finding], start: int, end: int) -> list[tuple[int, int, list[int]]]:
     """Split ``[start, end)`` at every span boundary.
 
     Returns ``(seg_start, seg_end, covering)`` triples in order, where ``covering`` lists the
@@ -108,11 +103,11 @@ def segment_spans(spans: list[Span], start: int, end: int) -> list[tuple[int, in
     return segments
 
 
-def _render_body(article: Article, spans: list[Span]) -> str:
+def _render_body(article: Article, spans: list[Finding]) -> str:
     start = max(0, min(article.body_start, len(article.text)))
     end = article.body_end if article.body_end > start else len(article.text)
     end = min(end, len(article.text))
-    views = [_technique_view(s.technique) for s in spans]
+    views = [technique_view(s.technique) for s in spans]
     out: list[str] = []
     for a, b, covering in segment_spans(spans, start, end):
         text = escape(article.text[a:b], quote=False)
@@ -121,11 +116,16 @@ def _render_body(article: Article, spans: list[Span]) -> str:
             continue
         depth = len(covering)
         ids = " ".join(str(i) for i in covering)
+        # The fill is the innermost author finding's colour: a quoted finding draws only its
+        # dotted underline, so reported speech never reads as the author's own highlight.
+        own = [i for i in covering if spans[i].voice != "quoted"]
+        fill = own[-1] if own else None
         # The outermost element is the focusable fragment; inner ones only draw underlines.
         parts = []
         for level_from_top, i in enumerate(covering):
             level = min(depth - 1 - level_from_top, _MAX_LEVEL)
-            cls = f"{views[i][0]} l{level}" + (" in" if level_from_top == depth - 1 else "")
+            cls = (f"{views[i][0]} l{level}" + (" in" if i == fill else "")
+                   + (" quoted" if spans[i].voice == "quoted" else ""))
             if level_from_top == 0:
                 parts.append(f'<mark class="frag {cls}" tabindex="0" data-spans="{ids}" '
                              'aria-describedby="tip">')
@@ -144,142 +144,6 @@ def _safe_url(url: str | None) -> str | None:
     except ValueError:
         return None
     return url.strip() if scheme in ("http", "https") else None
-
-
-def _format_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    if isinstance(value, dict):
-        return ", ".join(f"{_readable(k)}: {_format_value(v)}" for k, v in value.items()) or "none"
-    if isinstance(value, list | tuple):
-        return ", ".join(_format_value(v) for v in value) or "none"
-    return str(value)
-
-
-def _readable(key: Any) -> str:
-    return str(key).replace("_", " ").replace("per 1000", "per 1,000")
-
-
-def _figures(values: dict[str, Any]) -> str:
-    rows = "".join(f"<dt>{escape(_readable(k))}</dt><dd>{escape(_format_value(v))}</dd>"
-                   for k, v in values.items())
-    return f'<dl class="scores">{rows}</dl>'
-
-
-def _technique_row_header(name: str) -> str:
-    """A table row's header cell: the technique's colour swatch and label."""
-    cls, label, _ = _technique_view(name)
-    return f'<th scope="row"><span class="swatch {cls}"></span>{escape(label)}</th>'
-
-
-def _technique_table(per_technique: dict[str, Any]) -> str:
-    """Per-technique figures (a dict of dicts with the same keys) as a table."""
-    columns: list[str] = []
-    for figures in per_technique.values():
-        for key in figures:
-            if key not in columns:
-                columns.append(key)
-    head = "".join(f'<th scope="col">{escape(_readable(c))}</th>' for c in columns)
-    rows = []
-    for name, figures in per_technique.items():
-        cells = "".join(f"<td>{escape(_format_value(figures.get(c, '')))}</td>"
-                        for c in columns)
-        rows.append(f"<tr>{_technique_row_header(name)}{cells}</tr>")
-    return (f'<table class="findings"><thead><tr><th scope="col">Technique</th>{head}</tr>'
-            f'</thead><tbody>{"".join(rows)}</tbody></table>')
-
-
-def _is_detector_scores(scores: dict[str, Any]) -> bool:
-    """Scores in the shape :func:`propscan.detect.scoring.score_article` gives them."""
-    overall = scores.get("overall")
-    return (isinstance(overall, dict)
-            and all(isinstance(overall.get(k), int | float)
-                    for k in ("spans", "per_1000_words", "coverage", "words"))
-            and isinstance(scores.get("techniques", {}), dict)
-            and all(isinstance(v, dict) for v in scores.get("techniques", {}).values())
-            and isinstance(scores.get("percentiles", {}), dict))
-
-
-def _rank(percentiles: dict[str, Any], key: str, metric: str, unit: str = " percentile") -> str:
-    figures = percentiles.get(key)
-    value = figures.get(metric) if isinstance(figures, dict) else None
-    return f"{ordinal(round(value))}{unit}" if isinstance(value, int | float) else "–"
-
-
-def _render_detector_scores(scores: dict[str, Any]) -> str:
-    """The article's figures in words, its rank among the reference corpora, and per
-    technique, as a reader should see them (the JSON keeps the raw numbers)."""
-    overall = scores["overall"]
-    percentiles = scores.get("percentiles", {})
-    refs = {ref: percentiles[ref] for ref in REFERENCE_LABELS
-            if isinstance(percentiles.get(ref), dict)}
-    count = round(overall["spans"])
-    parts = [f'<p class="score-summary"><strong>{count} fragment{"" if count == 1 else "s"}'
-             f'</strong> in {overall["words"]:.0f} words: '
-             f'{overall["per_1000_words"]:.1f} per 1,000 words, '
-             f'{100 * overall["coverage"]:.0f}% of the body covered.</p>']
-    note = short_text_note(int(overall["words"]))
-    if note:
-        parts.append(f'<p class="score-caveat">{escape(note)}</p>')
-    if refs:
-        rows = "".join(
-            f'<tr><th scope="row">{escape(REFERENCE_LABELS[ref])}</th>'
-            f'<td>{_rank(p, "overall", "per_1000_words")}</td>'
-            f'<td>{_rank(p, "overall", "coverage")}</td></tr>' for ref, p in refs.items())
-        parts.append('<table class="figures"><thead><tr><th scope="col">Compared with</th>'
-                     '<th scope="col">fragments per 1,000 words</th>'
-                     f'<th scope="col">share of the body covered</th></tr></thead>'
-                     f"<tbody>{rows}</tbody></table>")
-    if scores.get("techniques"):
-        head = "".join(f'<th scope="col">{escape(label)}</th>' for label in (
-            "fragments", "per 1,000 words", "body covered",
-            *(f"percentile among {REFERENCE_LABELS[ref]}" for ref in refs)))
-        rows = []
-        for name, figures in scores.get("techniques", {}).items():
-            ranks = "".join(f"<td>{_rank(p, name, 'per_1000_words', unit='')}</td>"
-                            for p in refs.values())
-            rows.append(f'<tr>{_technique_row_header(name)}'
-                        f'<td>{escape(str(figures.get("spans", "")))}</td>'
-                        f'<td>{escape(_format_value(figures.get("per_1000_words", "")))}</td>'
-                        f'<td>{escape(_percent(figures.get("coverage")))}</td>{ranks}</tr>')
-        parts.append(f'<h3>By technique</h3><table class="figures"><thead><tr>'
-                     f'<th scope="col">Technique</th>{head}</tr></thead>'
-                     f'<tbody>{"".join(rows)}</tbody></table>')
-    parts.append('<p class="score-note">Technique ranks are by fragments per 1,000 words. A '
-                 "high score is a reason to read closely, not a verdict; a low one certifies "
-                 "nothing.</p>")
-    return "".join(parts)
-
-
-def _percent(value: Any) -> str:
-    return f"{100 * value:.1f}%" if isinstance(value, int | float) else ""
-
-
-def _render_scores(scores: dict[str, Any]) -> str:
-    """Article-level figures: the detector's in words (:func:`_render_detector_scores`);
-    any other shape generically, flat values as a list and per-technique figures as a table."""
-    if not scores:
-        return "<p>No article-level figures (detection was not run).</p>"
-    if _is_detector_scores(scores):
-        return _render_detector_scores(scores)
-    flat = {k: v for k, v in scores.items() if not isinstance(v, dict)}
-    parts = [_figures(flat)] if flat else []
-    for key, value in scores.items():
-        if not isinstance(value, dict) or not value:
-            continue
-        if all(isinstance(v, dict) for v in value.values()):
-            parts.append(f"<h3>{escape(_readable(key))}</h3>{_technique_table(value)}")
-        else:
-            parts.append(f"<h3>{escape(_readable(key))}</h3>{_figures(value)}")
-    return "".join(parts)
-
-
-def _tip_reason(reason: str, label: str, definition: str) -> str:
-    """The reason without a leading "Label: definition" that the tooltip already shows."""
-    for prefix in (f"{label}: {definition}", f"{label}:"):
-        if reason.startswith(prefix):
-            return reason[len(prefix):].strip()
-    return reason
 
 
 def _json_block(value: Any) -> str:
@@ -301,8 +165,8 @@ def render_report(article: Article, *, home_url: str | None = None) -> RenderedR
     ``home_url`` adds a "New analysis" link (the web app uses it).
     """
     css, js = report_assets()
-    spans = sorted(article.spans, key=_span_order)  # same order as Article.to_dict()["spans"]
-    views = [_technique_view(s.technique) for s in spans]
+    spans = sorted(article.spans, key=Finding.sort_key)  # same order as Article.to_dict()["spans"]
+    views = [technique_view(s.technique) for s in spans]
     meta = article.meta
 
     title = meta.title or "Untitled article"
@@ -331,7 +195,7 @@ def render_report(article: Article, *, home_url: str | None = None) -> RenderedR
     order = {t.name: i for i, t in enumerate(TECHNIQUES)}
     legend_items = []
     for name in sorted(counts, key=lambda n: (order.get(n, len(order)), n)):
-        cls, label, definition = _technique_view(name)
+        cls, label, definition = technique_view(name)
         legend_items.append(
             f'<li><button type="button" class="{cls}" data-cls="{cls}" aria-pressed="true" '
             f'title="{escape(definition)}">{escape(label)} '
@@ -339,16 +203,30 @@ def render_report(article: Article, *, home_url: str | None = None) -> RenderedR
     legend = (f'<ul class="legend" aria-label="Techniques found (press to show or hide)">'
               f'{"".join(legend_items)}</ul>' if legend_items
               else "<p>No propaganda techniques were found.</p>")
+    quoted = sum(s.voice == "quoted" for s in spans)
+    if quoted:
+        # a native checkbox: keyboard and screen readers work without script; report.js
+        # mirrors its state as a class on <body>, as the technique buttons do
+        legend += ('<p class="voice-filter"><label><input type="checkbox" id="show-quoted" '
+                   f'checked> Show the <span class="count">{quoted}</span> quoted '
+                   f'finding{"" if quoted == 1 else "s"}, drawn with a '
+                   '<span class="quoted-key">dotted underline</span></label> '
+                   f'<span class="score-note">{escape(QUOTED_NOTE)}</span></p>')
 
     rows = []
     for s, (cls, label, _definition) in zip(spans, views, strict=True):
-        rows.append(f'<tr><td><span class="swatch {cls}"></span>{escape(label)}</td>'
-                    f"<td>{escape(s.text)}</td><td>{s.confidence:.0%}</td>"
+        voice = voice_note(s.voice, s.speaker)
+        row = '<tr class="quoted">' if voice else "<tr>"
+        said = f'<span class="voice">{escape(voice)}</span>' if voice else ""
+        rows.append(f'{row}<td><span class="swatch {cls}"></span>{escape(label)}</td>'
+                    f"<td>{said}{escape(s.text)}</td><td>{s.confidence:.0%}</td>"
                     f"<td>{escape(s.reason)}</td></tr>")
-    findings = (
+    findings = (scrolling(
         '<table class="findings"><thead><tr><th scope="col">Technique</th>'
-        '<th scope="col">Fragment</th><th scope="col">Confidence</th><th scope="col">Reason</th>'
-        f'</tr></thead><tbody>{"".join(rows)}</tbody></table>' if rows else "")
+        f'<th scope="col">Fragment</th><th scope="col" title="{escape(CONFIDENCE_NOTE)}">'
+        'Confidence</th><th scope="col">Reason</th>'
+        f'</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+        + f'<p class="score-note">{escape(SCORES_NOTE)}</p>' if rows else "")
 
     warnings = ""
     if article.warnings:
@@ -358,7 +236,8 @@ def render_report(article: Article, *, home_url: str | None = None) -> RenderedR
     tip_data = {"spans": [
         {"label": label, "definition": definition, "cls": cls,
          "confidence": f"{s.confidence:.0%}",
-         "reason": _tip_reason(s.reason, label, definition)}
+         "reason": reason_cue(s.reason, label, definition),
+         "voice": voice_note(s.voice, s.speaker) or ""}
         for s, (cls, label, definition) in zip(spans, views, strict=True)]}
 
     script_hash, style_hash = csp_hash(js), csp_hash(css)
@@ -371,6 +250,8 @@ def render_report(article: Article, *, home_url: str | None = None) -> RenderedR
                f'data-filename="{escape(_download_name(article))}">Download JSON</button>')
 
     fragments = f"{len(spans)} fragment{'' if len(spans) == 1 else 's'}"
+    legend_note = (f'<p class="score-note">Point at or focus a fragment for its technique, '
+                   f"confidence and cue. {escape(SCORES_NOTE)}</p>" if spans else "")
     page = f"""<!DOCTYPE html>
 <html lang="{escape(meta.language or 'en')}">
 <head>
@@ -387,11 +268,11 @@ def render_report(article: Article, *, home_url: str | None = None) -> RenderedR
 <header class="meta">{"".join(header)}</header>
 {warnings}
 <section aria-labelledby="h-legend"><h2 id="h-legend">Techniques ({fragments})</h2>
-{legend}</section>
+{legend}{legend_note}</section>
 <section aria-labelledby="h-text"><h2 id="h-text">Text</h2>
 <div class="body">{_render_body(article, spans)}</div></section>
 <section aria-labelledby="h-scores"><h2 id="h-scores">Article figures</h2>
-{_render_scores(article.scores)}</section>
+{render_scores(article.scores)}</section>
 <section aria-labelledby="h-findings"><h2 id="h-findings">Findings</h2>
 {findings or "<p>None.</p>"}</section>
 </main>

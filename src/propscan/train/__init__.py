@@ -1,1 +1,9 @@
-"""Training (needs ``pip install 'propscan[train]'``): data prep, fine-tuning, ONNX export."""
+"""Training (needs ``pip install 'propscan[train]'``), one job per module.
+
+``config`` (TrainConfig), ``data`` (PTC windows and targets), ``model`` (the Tagger),
+``trainer`` (one training stage), ``teacher`` (soft labels for self-training), ``recipe`` (two
+stages, teacher and student, cross-validation), ``onnx_export``; then, without torch: ``oof``
+(out-of-fold scores), ``span_fit`` (decoding and span-model fitting), ``calibration``,
+``crossfit`` (cross-fitted figures; ``python -m propscan.train.crossfit``), ``install``
+(installing and versioning a model directory) and ``reference_stats``.
+"""

@@ -2,11 +2,11 @@
 
 * one model: ``python -m propscan.train --data ../shared/data/ptc-train --run runs/r1
   [--fold K/N | --all-data]`` (two stages: the token tagger alone, then both heads in
-  ``runs/r1/joint``; see ``trainer.train_two_stage``)
+  ``runs/r1/joint``; see ``recipe.train_two_stage``)
 * the shipped model, reproduced: ``python -m propscan.train --data ../shared/data/ptc-train
   --run runs/train --folds 5 --unlabelled ../shared/data/unlabeled-news --install
   src/propscan/detect/model`` (per fold and once on every article, a teacher tagger labels the
-  unlabelled articles for a student, see ``trainer.train_teacher_and_student``; decoding fitted
+  unlabelled articles for a student, see ``recipe.train_teacher_and_student``; decoding fitted
   on the students' held-out predictions, see ``crossfit``). Without ``--unlabelled``: one
   tagger per fold and one on every article, no self-training.
 """
@@ -16,15 +16,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from propscan.errors import PropscanError
-from propscan.evaluate.tables import format_cross_validation
-from propscan.train.trainer import (
+from propscan.errors import ConfigError, PropscanError
+from propscan.report.tables import format_cross_validation
+from propscan.train.config import (
     ATTENTION_DROPOUT,
     BASE_LAYERS,
     JOINT_EPOCHS,
     STAGE1_EPOCHS,
-    cross_validate,
-    train_two_stage,
+    TrainConfig,
 )
 
 
@@ -80,7 +79,7 @@ def main() -> None:
     parser.add_argument("--scores-only", action="store_true",
                         help="with --folds: train, write the out-of-fold score caches and stop; "
                              "cross-fit later, e.g. on another machine, with `python -m "
-                             "propscan.train.crossfit` (scripts/gpu_session.sh does this)")
+                             "propscan.train.crossfit` (tools/gpu/gpu_session.sh does this)")
     parser.add_argument("--all-data-model", action="store_true",
                         help="with --folds: also train the all-data model (RUN/full; with "
                              "--unlabelled RUN/self-trained/full) as --install does, without "
@@ -113,21 +112,37 @@ def main() -> None:
             parser.error(f"--device {args.device}: this torch build ({torch.__version__}) sees "
                          "no CUDA device")
     try:
-        _run(args)
+        _run(args, train_config(args))
     except PropscanError as exc:  # bad data, named in one line (as the propscan CLI does)
         parser.exit(exc.exit_code, f"error: {exc}\n")
 
 
-def _run(args: argparse.Namespace) -> None:
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    """The TrainConfig the command line asks for (one model: its fold or all data)."""
+    fold = None
+    if args.fold:
+        try:
+            k, n = (int(x) for x in args.fold.split("/"))
+        except ValueError:
+            raise ConfigError(f"--fold must be K/N, e.g. 0/5. Got {args.fold!r} instead.") from None
+        fold = (k, n)
+    return TrainConfig(epochs=args.epochs, joint_epochs=args.joint_epochs,
+                       attention_dropout=args.attention_dropout, threads=args.threads,
+                       device=args.device, seed=args.seed, split_seed=args.split_seed,
+                       fold=fold, all_data=args.all_data, unlabelled=args.unlabelled)
+
+
+def _run(args: argparse.Namespace, config: TrainConfig) -> None:
+    # imported here: the options are checked before torch is loaded
+    from propscan.train.crossfit import show_progress
+    from propscan.train.recipe import cross_validate, train_two_stage
+
+    show_progress()
     if args.folds:
-        figures = cross_validate(args.data, args.run, folds=args.folds, epochs=args.epochs,
-                                 joint_epochs=args.joint_epochs, threads=args.threads,
-                                 seed=args.seed, install=args.install,
-                                 attention_dropout=args.attention_dropout, device=args.device,
-                                 jobs=args.jobs, split_seed=args.split_seed,
-                                 unlabelled=args.unlabelled,
-                                 student_layers=args.student_layers,
-                                 teachers=args.teachers, scores_only=args.scores_only,
+        figures = cross_validate(args.data, args.run, config, folds=args.folds,
+                                 install=args.install, jobs=args.jobs,
+                                 student_layers=args.student_layers, teachers=args.teachers,
+                                 scores_only=args.scores_only,
                                  all_data_model=args.all_data_model)
         if args.scores_only:
             print(f"out-of-fold scores written to {figures['scored_dir']}; cross-fit with "
@@ -135,15 +150,7 @@ def _run(args: argparse.Namespace) -> None:
             return
         print(format_cross_validation(figures))
         return
-    fold = None
-    if args.fold:
-        k, n = (int(x) for x in args.fold.split("/"))
-        fold = (k, n)
-    final = train_two_stage(args.data, args.run, epochs=args.epochs,
-                            joint_epochs=args.joint_epochs, threads=args.threads,
-                            seed=args.seed, all_data=args.all_data, fold=fold,
-                            attention_dropout=args.attention_dropout, device=args.device,
-                            split_seed=args.split_seed)
+    final = train_two_stage(args.data, args.run, config)
     print(f"finished model: {final}")
 
 

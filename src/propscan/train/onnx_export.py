@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import onnx
 
+    from propscan.train.model import Tagger
+
 __all__ = ["export_fp32", "optimize_and_quantize", "export_model", "export_checkpoint",
-           "op_counts", "unfuse_skip_layer_norm", "relayer_model_file", "FUSED_OPS"]
+           "op_counts", "unfuse_skip_layer_norm", "FUSED_OPS"]
 
 #: fused ops of an exported graph: Attention (QAttention after quantisation) and BiasGelu (exact
 #: GELU, as the model was trained with); SkipLayerNormalization only in graphs exported before
@@ -33,8 +35,8 @@ __all__ = ["export_fp32", "optimize_and_quantize", "export_model", "export_check
 FUSED_OPS = ("Attention", "QAttention", "SkipLayerNormalization", "BiasGelu")
 
 
-def export_fp32(model, path: Path) -> None:
-    """Export a :class:`~propscan.train.trainer.Tagger` to fp32 ONNX that the optimizer can fuse.
+def export_fp32(model: Tagger, path: Path) -> None:
+    """Export a :class:`~propscan.train.model.Tagger` to fp32 ONNX that the optimizer can fuse.
 
     The encoder is switched to eager attention for the export: the default SDPA attention
     traces to a graph (IsNaN/Where around Softmax) that the ORT optimizer does not recognise,
@@ -65,7 +67,7 @@ def optimize_and_quantize(fp32_path: Path, out_path: Path, *, num_heads: int = 1
     """Fuse transformer ops in an fp32 BERT-style ONNX graph, then quantise weights to int8.
 
     Defaults fit all-MiniLM-L6-v2 (12 heads, hidden 384); ``reduce_range`` (7-bit weights) is
-    for comparisons only (``scripts/int8_vs_fp32.py``). Warns when no attention got fused
+    for comparisons only (it lost 0.02 SI F1). Warns when no attention got fused
     (the model still works, only slower), e.g. for a graph exported with SDPA attention.
     """
     import onnx
@@ -135,19 +137,6 @@ def unfuse_skip_layer_norm(model: onnx.ModelProto) -> int:
     return replaced
 
 
-def relayer_model_file(path: Path) -> int:
-    """:func:`unfuse_skip_layer_norm` on the ONNX file at ``path``, rewritten in place (how a
-    model exported before 2026-11-27 gets the faster graph without retraining)."""
-    import onnx
-
-    model = onnx.load(str(path))
-    replaced = unfuse_skip_layer_norm(model)
-    if replaced:
-        onnx.checker.check_model(model)
-        onnx.save(model, str(path))
-    return replaced
-
-
 def op_counts(path: Path) -> Counter[str]:
     """How many nodes of each op type the ONNX graph at ``path`` has."""
     import onnx
@@ -156,9 +145,9 @@ def op_counts(path: Path) -> Counter[str]:
     return Counter(node.op_type for node in graph.node)
 
 
-def export_model(model, out_dir: Path) -> Path:
+def export_model(model: Tagger, out_dir: Path) -> Path:
     """Fused int8 ``model.onnx`` + ``tokenizer.json`` in ``out_dir`` from a Tagger."""
-    from propscan.train.trainer import base_model_path
+    from propscan.train.model import base_model_path  # loads torch: only when exporting
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -174,7 +163,7 @@ def export_model(model, out_dir: Path) -> Path:
 
 def export_checkpoint(checkpoint: Path, out_dir: Path) -> Path:
     """:func:`export_model` for a Tagger state_dict saved by training (``tagger.pt``)."""
-    from propscan.train.trainer import load_tagger
+    from propscan.train.model import load_tagger  # loads torch: only when exporting
 
     return export_model(load_tagger(checkpoint), out_dir)
 

@@ -1,186 +1,124 @@
-"""The local web app and HTTP API (FastAPI).
+"""The local web app and HTTP API (FastAPI), over :class:`propscan.pipeline.Pipeline`.
 
-* ``GET /``: a form to paste text or upload a .txt/.html/.json file; ``POST /report`` answers
-  with the same HTML report as ``propscan analyze --format html``.
+* ``GET /``: a form to paste text or upload a file; ``POST /report`` answers with the same HTML
+  report as ``propscan analyze --format html``.
 * ``GET /api/v1/techniques``, ``POST /api/v1/analyze`` (JSON in, ``Article.to_dict()`` out),
   ``GET /healthz``, ``GET /openapi.json``.
 
-The model loads once, in the lifespan handler; inference runs in the threadpool so the event
-loop stays free. Every error is JSON ``{"ok": false, "error": ..., "status": ...}`` on the API
-(an HTML page on the form routes); nothing a client sends should produce a 500.
+The app only moves requests to the core: records go through ``check_record`` and
+``Pipeline.analyze_record``, uploads through ``Pipeline.analyze_bytes``; which reader an input
+needs is decided in :mod:`propscan.ingest`. The model loads once, in the lifespan handler, and
+is closed there on shutdown. What bounds a request (body cap, analysis lanes, Host check) is in
+:mod:`propscan.web.limits`. Every error is JSON ``{"ok": false, "error", "status", "code"}`` on
+the API (an HTML page on the form routes); nothing a client sends should produce a 500.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from collections.abc import AsyncIterator
+import math
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from html import escape
-from importlib import resources
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from propscan import __version__
 from propscan.doc import Article
 from propscan.errors import (
+    ConfigError,
     EmptyInput,
-    InputTooLarge,
+    FetchDisabled,
     InvalidRecord,
     ModelError,
+    ModelUnavailable,
     PropscanError,
+    ServerBusy,
     UnsupportedFormat,
 )
-from propscan.pipeline import Pipeline
-from propscan.report.html import csp_hash, render_report
+from propscan.ingest.formats import ANALYZE_SUFFIXES, suffix_of
+from propscan.ingest.records import check_record, loads
+from propscan.pipeline import DEFAULT_MIN_CONFIDENCE, Pipeline
+from propscan.report.html import render_report
 from propscan.techniques import TECHNIQUES
+from propscan.web.limits import (
+    AnalysisLane,
+    WebLimits,
+    allowed_hosts,
+    check_host,
+    read_body,
+    with_min_confidence,
+)
+from propscan.web.pages import (
+    API_CSP,
+    BASE_HEADERS,
+    error_json,
+    error_page,
+    index_page,
+    page,
+    report_csp,
+)
 
-__all__ = ["create_app", "MAX_REQUEST_BYTES"]
+__all__ = ["create_app", "WebLimits"]
 
 log = logging.getLogger("propscan.web")
-
-#: Largest request body accepted (JSON or form upload); an article is at most 5 MiB of text.
-MAX_REQUEST_BYTES = 6 * 1024 * 1024
-_UPLOAD_SUFFIXES = (".txt", ".text", ".md", ".html", ".htm", ".json", ".jsonl")
-_TEXT_FIELDS = ("text", "html", "url", "title", "author", "published", "date", "outlet",
-                "site", "id", "language")
-_BASE_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
-_API_CSP = "default-src 'none'; frame-ancestors 'none'"
-
-
-class ServiceUnavailable(PropscanError):
-    """The detection model is not loaded, so analysis cannot run."""
-
-    http_status = 503
-    code = "model_unavailable"
-
-
-class FetchDisabled(PropscanError):
-    """URL fetching is off unless the server was started with --allow-fetch."""
-
-    http_status = 403
-    code = "fetch_disabled"
-
-
-def _error_json(message: str, status: int) -> JSONResponse:
-    return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status,
-                        headers={**_BASE_HEADERS, "Content-Security-Policy": _API_CSP})
-
-
-def _page(html: str, csp: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(html, status_code=status, headers={
-        **_BASE_HEADERS, "Content-Security-Policy": csp + "; frame-ancestors 'none'",
-        "Cache-Control": "no-store"})
-
-
-def _index_css() -> str:
-    return (resources.files("propscan.web") / "static" / "index.css").read_text(encoding="utf-8")
-
-
-def _index_page(model_error: str | None, allow_fetch: bool) -> tuple[str, str]:
-    """The input form (no script at all) and its CSP."""
-    css = _index_css()
-    notice = ""
-    if model_error:
-        notice = (f'<p class="notice" role="status">The detection model is not loaded, so '
-                  f"analysis is unavailable: {escape(model_error)}</p>")
-    fetch_note = "" if not allow_fetch else (
-        '<p class="hint">URL fetching is enabled for the API '
-        '(<code>{"url": ...}</code>).</p>')
-    html = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>propscan</title>
-<style>{css}</style>
-</head>
-<body>
-<main>
-<h1>propscan</h1>
-<p>Find propaganda techniques in a news article. Everything runs on this machine.</p>
-{notice}
-<form method="post" action="/report" enctype="multipart/form-data">
-<label for="text">Paste the article text</label>
-<textarea id="text" name="text" rows="14" placeholder="Title, then the article body..."></textarea>
-<label for="file">…or upload a .txt, .html or .json file</label>
-<input id="file" name="file" type="file"
- accept=".txt,.html,.htm,.json,.jsonl,text/plain,text/html,application/json">
-<label for="title">Title (optional)</label>
-<input id="title" name="title" type="text" maxlength="500">
-<button type="submit" id="analyze">Analyze</button>
-</form>
-{fetch_note}
-<p class="hint">API: <code>POST /api/v1/analyze</code> with <code>{{"text": "..."}}</code>;
-schema at <a href="/openapi.json">/openapi.json</a>. propscan {escape(__version__)}</p>
-</main>
-</body>
-</html>
-"""
-    csp = (f"default-src 'none'; style-src {csp_hash(css)}; form-action 'self'; "
-           "base-uri 'none'")
-    return html, csp
-
-
-def _error_page(message: str, status: int) -> HTMLResponse:
-    css = _index_css()
-    html = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>propscan: error</title><style>{css}</style></head><body><main>"
-            f'<h1>Could not analyze</h1><p class="notice" role="alert">{escape(message)}</p>'
-            f'<p><a href="/">Back</a></p></main></body></html>')
-    return _page(html, f"default-src 'none'; style-src {csp_hash(css)}; base-uri 'none'",
-                 status)
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than ``limit`` bytes without reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise InputTooLarge(f"request body is over the {limit:,}-byte limit")
-        except ValueError:
-            raise InvalidRecord("bad Content-Length header") from None
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise InputTooLarge(f"request body is over the {limit:,}-byte limit")
-    return bytes(body)
+T = TypeVar("T")
+_RECORD_SCHEMA = {"type": "object", "properties": {
+    "text": {"type": "string"}, "html": {"type": "string"},
+    "url": {"type": "string", "description": "needs serve --allow-fetch"},
+    "title": {"type": "string"}, "authors": {"type": "array", "items": {"type": "string"}},
+    "published": {"type": "string"}, "outlet": {"type": "string"},
+    "id": {"type": "string"}, "language": {"type": "string"},
+    "min_confidence": {"type": "number", "minimum": 0, "maximum": 1,
+                       "description": "leave out findings below this confidence"}}}
 
 
 def create_app(*, allow_fetch: bool = False, pipeline: Pipeline | None = None,
-               max_request_bytes: int = MAX_REQUEST_BYTES) -> FastAPI:
-    """Build the app. ``pipeline`` defaults to ``Pipeline()`` (the shipped model)."""
-    state: dict[str, Any] = {"pipeline": None, "model_error": None}
-    # One analysis at a time: the runtime already uses every core for one article, and this
-    # keeps the detector free of concurrent use.
-    analyze_lock = threading.Lock()
+               min_confidence: float | None = None, limits: WebLimits | None = None,
+               bound_host: str = "127.0.0.1", trusted_hosts: Iterable[str] = ()) -> FastAPI:
+    """Build the app. ``pipeline`` defaults to ``Pipeline()`` (the shipped model);
+    ``min_confidence`` is the default threshold (else the pipeline's); ``bound_host`` and
+    ``trusted_hosts`` decide which Host headers are answered (loopback names always)."""
+    limits = limits or WebLimits()
+    default_threshold = _min_confidence(
+        min_confidence if min_confidence is not None
+        else pipeline.min_confidence if pipeline is not None else DEFAULT_MIN_CONFIDENCE,
+        "min_confidence", ConfigError)
+    hosts = allowed_hosts(bound_host, trusted_hosts)
+    state: dict[str, Any] = {"lanes": None, "model_error": None}
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        chosen = pipeline if pipeline is not None else Pipeline()
+        large = pipeline if pipeline is not None else Pipeline()
+        # the small lane has a session and worker threads of its own, so its windows never
+        # queue behind a large article's on the large lane's threads
+        small = Pipeline(model_dir=large.model_dir, threads=large.threads, detect=large.detect,
+                         min_confidence=large.min_confidence)
         try:
-            state["pipeline"] = await run_in_threadpool(chosen.load)
+            await run_in_threadpool(large.load)
+            await run_in_threadpool(small.load)
+            state["lanes"] = (
+                AnalysisLane("small", small, waiting=limits.small_waiting,
+                             max_wait_s=limits.small_max_wait_s),
+                AnalysisLane("large", large, waiting=limits.large_waiting,
+                             max_wait_s=limits.large_max_wait_s))
         except PropscanError as err:
             state["model_error"] = err.message
             log.error("model not loaded: %s", err.message)
         except Exception as err:  # a broken model must not stop the server from answering
             state["model_error"] = f"{type(err).__name__}: {err}"
             log.exception("model not loaded")
-        yield
+        try:
+            yield
+        finally:
+            state["lanes"] = None
+            await run_in_threadpool(small.close)
+            await run_in_threadpool(large.close)
 
     app = FastAPI(title="propscan", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None,  # the docs pages load scripts from a CDN
@@ -189,57 +127,75 @@ def create_app(*, allow_fetch: bool = False, pipeline: Pipeline | None = None,
     @app.exception_handler(PropscanError)
     async def _propscan_error(request: Request, err: PropscanError) -> Response:
         status = 503 if isinstance(err, ModelError) else err.http_status
-        if request.url.path.startswith("/api/"):
-            return _error_json(err.message, status)
-        return _error_page(err.message, status)
+        headers = ({"Retry-After": str(err.retry_after_s)} if isinstance(err, ServerBusy)
+                   else None)
+        if request.url.path == "/report":
+            return error_page(err.message, status, headers)
+        return error_json(err.message, status, err.code, headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, err: StarletteHTTPException) -> Response:
-        return _error_json(str(err.detail), err.status_code)
+        return error_json(str(err.detail), err.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, err: RequestValidationError) -> Response:
         first = err.errors()[0] if err.errors() else {}
-        return _error_json(f"invalid request: {first.get('msg', 'bad input')}", 422)
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return error_json(f"invalid request: {where}: {first.get('msg', 'bad input')}", 422,
+                          "invalid_request")
 
     @app.middleware("http")
-    async def _never_crash(request: Request, call_next: Any) -> Response:
+    async def _guard(request: Request, call_next: Any) -> Response:
+        """Host check first; security headers on every response (/openapi.json too); and
+        the last resort: an unexpected error is logged and answered as JSON."""
         try:
-            return await call_next(request)
-        except Exception:  # last resort: log it, answer JSON, keep serving
+            check_host(request.headers.get("host"), hosts)
+        except PropscanError as err:
+            return error_json(err.message, err.http_status, err.code)
+        try:
+            response: Response = await call_next(request)
+        except Exception:
             log.exception("unhandled error on %s %s", request.method, request.url.path)
-            return _error_json("internal error (please report it)", 500)
+            return error_json("internal error (please report it)", 500, "internal_error")
+        for name, value in (*BASE_HEADERS.items(), ("Content-Security-Policy", API_CSP)):
+            response.headers.setdefault(name, value)
+        return response
 
-    def _analyze(article: Article) -> Article:
-        if state["pipeline"] is None:
-            raise ServiceUnavailable(
+    async def run_analysis(size: int, work: Callable[[Pipeline], T]) -> T:
+        """``work`` on the lane for a request of ``size`` bytes."""
+        lanes = state["lanes"]
+        if lanes is None:
+            raise ModelUnavailable(
                 f"the detection model is not loaded: {state['model_error'] or 'starting up'}")
-        with analyze_lock:
-            return state["pipeline"].analyze(article)
+        small, large = lanes
+        return await (small if size <= limits.small_request_bytes else large).run(work)
+
+    def json_headers() -> dict[str, str]:
+        return {**BASE_HEADERS, "Content-Security-Policy": API_CSP}
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
-        """Liveness, and whether the model is loaded."""
-        ready = state["pipeline"] is not None
-        return JSONResponse({"ok": True, "model_loaded": ready, "model_error": state["model_error"],
-                             "version": __version__, "fetch_enabled": allow_fetch},
-                            headers={**_BASE_HEADERS, "Content-Security-Policy": _API_CSP})
+        """Liveness, whether the model is loaded, and how busy the analysis lanes are."""
+        lanes = state["lanes"] or ()
+        return JSONResponse({
+            "ok": True, "model_loaded": bool(lanes), "model_error": state["model_error"],
+            "version": __version__, "fetch_enabled": allow_fetch,
+            "min_confidence": default_threshold,
+            "analyses": {lane.name: lane.state for lane in lanes}}, headers=json_headers())
 
     @app.get("/api/v1/techniques")
     async def techniques() -> JSONResponse:
         """The 14 techniques: PTC label, readable label, definition, colour."""
         return JSONResponse({"ok": True, "techniques": [
             {"name": t.name, "label": t.label, "definition": t.definition, "colour": t.colour}
-            for t in TECHNIQUES]}, headers={**_BASE_HEADERS, "Content-Security-Policy": _API_CSP})
+            for t in TECHNIQUES]}, headers=json_headers())
 
-    @app.post("/api/v1/analyze", openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"type": "object", "properties": {
-            "text": {"type": "string"}, "html": {"type": "string"},
-            "url": {"type": "string", "description": "needs serve --allow-fetch"},
-            "title": {"type": "string"}, "authors": {"type": "array", "items": {"type": "string"}},
-            "published": {"type": "string"}, "outlet": {"type": "string"},
-            "id": {"type": "string"}, "language": {"type": "string"}}}}}}})
-    async def analyze(request: Request, format: str = "json") -> Response:
+    @app.post("/api/v1/analyze", openapi_extra={"requestBody": {
+        "required": True, "content": {"application/json": {"schema": _RECORD_SCHEMA}}}})
+    async def analyze(request: Request, format: str = "json",
+                      min_confidence: Annotated[float | None, Query(
+                          ge=0, le=1, description="overrides the body's min_confidence")
+                      ] = None) -> Response:
         """Analyze one article: JSON with ``text`` or ``html`` (or ``url``) plus metadata.
 
         Answers ``Article.to_dict()`` (``?format=html`` answers the HTML report instead).
@@ -249,115 +205,123 @@ def create_app(*, allow_fetch: bool = False, pipeline: Pipeline | None = None,
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
             raise UnsupportedFormat("send the article as JSON (Content-Type: application/json)")
-        body = await _read_body(request, max_request_bytes)
-        try:
-            record = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as err:
-            raise InvalidRecord(f"request body is not valid JSON ({err})") from None
-        record = _check_record(record)
-        if "url" in record and not (isinstance(record.get("text"), str)
-                                    or isinstance(record.get("html"), str)):
-            record = await _fetch_into(record)
-        article = await run_in_threadpool(_ingest_record, record)
-        article = await run_in_threadpool(_analyze, article)
+        body = await read_body(request, limits)
+        record = loads(body, what="request body")
+        threshold = default_threshold
+        if isinstance(record, dict) and "min_confidence" in record:
+            threshold = _min_confidence(record.pop("min_confidence"), "field 'min_confidence'")
+        if min_confidence is not None:
+            threshold = _min_confidence(min_confidence, "query parameter 'min_confidence'")
+        size = len(body)
+        if isinstance(record, dict) and "url" in record and not (
+                isinstance(record.get("text"), str) or isinstance(record.get("html"), str)):
+            record, size = await fetch_into(record)
+        record = check_record(record, "request body")
+        article = await run_analysis(size, lambda p: with_min_confidence(
+            p, threshold).analyze_record(record, source="api"))
         if format == "html":
             report = render_report(article)
-            return _page(report.html, _report_csp(report))
-        return JSONResponse(article.to_dict(), headers={
-            **_BASE_HEADERS, "Content-Security-Policy": _API_CSP})
+            return page(report.html, report_csp(report))
+        return JSONResponse(article.to_dict(), headers=json_headers())
 
-    def _check_record(record: Any) -> dict[str, Any]:
-        if not isinstance(record, dict):
-            raise InvalidRecord("request body must be a JSON object")
-        for key in _TEXT_FIELDS:
-            if key in record and record[key] is not None and not isinstance(record[key], str):
-                raise InvalidRecord(f"field {key!r} must be a string")
-        authors = record.get("authors")
-        if authors is not None and not (isinstance(authors, list)
-                                        and all(isinstance(a, str) for a in authors)):
-            raise InvalidRecord("field 'authors' must be a list of strings")
-        if not any(isinstance(record.get(k), str) for k in ("text", "html", "url")):
-            raise InvalidRecord("request needs a 'text', 'html' or 'url' field")
-        for key in ("text", "html"):
-            if isinstance(record.get(key), str) and not record[key].strip():
-                raise EmptyInput(f"field {key!r} is empty")
-        return record
-
-    async def _fetch_into(record: dict[str, Any]) -> dict[str, Any]:
+    async def fetch_into(record: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """The record with the page at its ``url`` as ``html`` or ``text``, and its size."""
         if not allow_fetch:
             raise FetchDisabled("URL fetching is disabled; start the server with "
                                 "`propscan serve --allow-fetch` or send 'text'/'html'")
+        from propscan.errors import FetchRefused
         from propscan.web.fetch import fetch_url
 
-        page = await run_in_threadpool(fetch_url, record["url"])
-        record = dict(record)
-        key = "html" if "html" in page.content_type.lower() or not page.content_type else "text"
-        if "text/plain" in page.content_type.lower():
-            key = "text"
-        record[key] = page.text
-        return record
-
-    def _ingest_record(record: dict[str, Any]) -> Article:
-        from propscan.ingest import from_record
-
-        article = from_record(record, source="api")
-        return article
-
-    def _report_csp(report: Any) -> str:
-        return (f"default-src 'none'; style-src {report.style_hash}; "
-                f"script-src {report.script_hash}; img-src data:; base-uri 'none'; "
-                "form-action 'none'")
+        if not isinstance(record["url"], str):
+            raise FetchRefused("field 'url' must be a string")
+        fetched = await run_in_threadpool(fetch_url, record["url"])
+        content_type = fetched.content_type.lower()
+        key = "text" if "text/plain" in content_type else "html"
+        return {**record, key: fetched.text}, len(fetched.text.encode("utf-8", "replace"))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index() -> HTMLResponse:
-        html, csp = _index_page(state["model_error"], allow_fetch)
-        return _page(html, csp)
+        html, csp = index_page(state["model_error"], allow_fetch, default_threshold)
+        return page(html, csp)
 
     @app.post("/report", response_class=HTMLResponse, include_in_schema=False)
     async def report(request: Request) -> Response:
         """The form's target: pasted text or an uploaded file -> the HTML report page."""
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > max_request_bytes:
-            raise InputTooLarge(f"request body is over the {max_request_bytes:,}-byte limit")
-        try:
-            form = await request.form(max_files=1, max_fields=10,
-                                      max_part_size=max_request_bytes)
-        except StarletteHTTPException as err:
-            raise InvalidRecord(f"bad form data: {err.detail}") from None
-        except Exception as err:  # multipart parser errors
-            raise InvalidRecord(f"bad form data: {type(err).__name__}") from None
+        body = await read_body(request, limits)
+        form = await _parse_form(request, body, limits)
         title = form.get("title")
-        meta = {"title": title.strip()} if isinstance(title, str) and title.strip() else None
+        title = title.strip() if isinstance(title, str) else ""
+        threshold = _form_min_confidence(form.get("min_confidence"), default_threshold)
         upload = form.get("file")
         text = form.get("text")
         if upload is not None and not isinstance(upload, str) and upload.filename:
             name = upload.filename
-            if not name.lower().endswith(_UPLOAD_SUFFIXES):
-                raise UnsupportedFormat(f"{name}: upload a .txt, .html or .json file")
-            data = await upload.read(max_request_bytes + 1)
-            if len(data) > max_request_bytes:
-                raise InputTooLarge(f"{name} is over the {max_request_bytes:,}-byte limit")
-            article = await run_in_threadpool(_ingest_upload, data, name, meta)
+            if suffix_of(name) not in ANALYZE_SUFFIXES:
+                raise UnsupportedFormat(f"{name}: upload one of "
+                                        f"{', '.join(ANALYZE_SUFFIXES)}")
+            data = await upload.read()
+            articles = await run_analysis(len(body), lambda p: with_min_confidence(
+                p, threshold).analyze_bytes(data, name=name))
+            article = _first(articles, name)
+            if title:
+                article.meta.title = title
         elif isinstance(text, str) and text.strip():
-            from propscan.ingest import from_text
-
-            article = await run_in_threadpool(lambda: from_text(text, meta=meta,
-                                                                source="pasted text"))
+            record = check_record({"text": text, **({"title": title} if title else {})},
+                                  "form")
+            article = await run_analysis(len(body), lambda p: with_min_confidence(
+                p, threshold).analyze_record(record, source="pasted text"))
         else:
             raise EmptyInput("paste some text or choose a file")
-        article = await run_in_threadpool(_analyze, article)
         rendered = render_report(article, home_url="/")
-        return _page(rendered.html, _report_csp(rendered))
-
-    def _ingest_upload(data: bytes, name: str, meta: dict[str, Any] | None) -> Article:
-        from propscan.ingest import from_bytes
-
-        articles = from_bytes(data, name=name)
-        article = articles[0]
-        if len(articles) > 1:
-            article.warnings.append(f"{name} holds {len(articles)} records; showing the first")
-        if meta and meta.get("title"):
-            article.meta.title = meta["title"]
-        return article
+        return page(rendered.html, report_csp(rendered))
 
     return app
+
+
+def _min_confidence(value: object, where: str,
+                    error: type[PropscanError] = InvalidRecord) -> float:
+    """A threshold: a number from 0 to 1 (not a string, not a boolean), else ``error``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            math.isfinite(value) and 0 <= value <= 1):
+        raise error(f"{where} must be a number from 0 to 1, got {str(value)[:40]!r}")
+    return float(value)
+
+
+def _form_min_confidence(field: object, default: float) -> float:
+    """The form's threshold field (text); empty means the server's default."""
+    if not isinstance(field, str) or not field.strip():
+        return default
+    try:
+        return _min_confidence(float(field), "min_confidence")
+    except ValueError:
+        raise InvalidRecord(f"min_confidence must be a number from 0 to 1, got "
+                            f"{field[:40]!r}") from None
+
+
+async def _parse_form(request: Request, body: bytes, limits: WebLimits) -> FormData:
+    """The form from a body already read within the cap (nothing streams to disk beyond it)."""
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        return await Request(request.scope, receive=replay).form(
+            max_files=1, max_fields=10, max_part_size=limits.max_request_bytes)
+    except StarletteHTTPException as err:
+        raise InvalidRecord(f"bad form data: {err.detail}") from None
+    except Exception as err:  # multipart parser errors
+        raise InvalidRecord(f"bad form data: {type(err).__name__}") from None
+
+
+def _first(articles: list[Article], name: str) -> Article:
+    if not articles:
+        raise EmptyInput(f"{name} holds no article")
+    article = articles[0]
+    if len(articles) > 1:
+        article.warnings.append(f"{name} holds {len(articles)} records; showing the first")
+    return article

@@ -4,6 +4,10 @@ The address check happens where the socket is opened: the host name is resolved 
 address it resolves to must be public, and the connection goes to that checked address. A DNS
 answer that changes between check and connect (rebinding) therefore cannot reach a private
 address, and every redirect hop goes through the same check.
+
+Host names are normalised first (NFKC, then IDNA/UTS 46), so that look-alike spellings of an
+address (``①②⑦.0.0.1``, ``127。0。0。1``) are checked as the address they spell; a host name
+that does not normalise is refused.
 """
 
 from __future__ import annotations
@@ -12,34 +16,20 @@ import ipaddress
 import socket
 import ssl
 import time
+import unicodedata
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import httpcore
+import idna
 
-from propscan.errors import InputTooLarge, PropscanError
+from propscan.errors import FetchFailed, FetchRefused, InputTooLarge
 
-__all__ = ["FetchRefused", "FetchFailed", "FetchedPage", "fetch_url", "check_public_address"]
+__all__ = ["FetchedPage", "fetch_url", "check_public_address", "normalise_url"]
 
 MAX_FETCH_BYTES = 5 * 1024 * 1024
 FETCH_TIMEOUT_S = 10.0
 MAX_REDIRECTS = 3
-
-
-class FetchRefused(PropscanError):
-    """The URL is not allowed: bad scheme, or it resolves to a non-public address."""
-
-    exit_code = 2
-    http_status = 400
-    code = "fetch_refused"
-
-
-class FetchFailed(PropscanError):
-    """The remote server could not be reached or answered with an error."""
-
-    exit_code = 1
-    http_status = 502
-    code = "fetch_failed"
 
 
 @dataclass(frozen=True)
@@ -68,7 +58,7 @@ class _PublicOnlyBackend(httpcore.SyncBackend):
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as err:
             raise FetchFailed(f"cannot resolve host {host!r}") from err
-        addresses = [info[4][0] for info in infos]
+        addresses = [str(info[4][0]) for info in infos]
         if not addresses:
             raise FetchFailed(f"cannot resolve host {host!r}")
         for address in addresses:
@@ -77,16 +67,50 @@ class _PublicOnlyBackend(httpcore.SyncBackend):
                                    local_address=local_address, socket_options=socket_options)
 
 
-def _check_url(url: str) -> None:
+def normalise_url(url: str) -> str:
+    """``url`` with its host in ASCII (IDNA) and its path percent-encoded; FetchRefused for
+    a URL that is not http(s), carries credentials, or names a non-public address."""
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as err:
+        port = parts.port
+        hostname = parts.hostname
+    except (ValueError, TypeError) as err:
         raise FetchRefused(f"not a valid URL: {url[:200]!r}") from err
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not hostname:
         raise FetchRefused("only http:// and https:// URLs with a host name can be fetched")
     if parts.username or parts.password:
         raise FetchRefused("URLs with credentials are not fetched")
+    host = _ascii_host(hostname)
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        address = None  # a name: its addresses are checked when the connection opens
+    if address is not None:
+        check_public_address(host)
+    netloc = f"[{host}]" if address is not None and address.version == 6 else host
+    if port is not None:
+        netloc += f":{port}"
+    safe = "/%:@!$&'()*+,;=?~-._"  # reserved characters keep their meaning
+    try:
+        return urlunsplit((parts.scheme, netloc, quote(parts.path, safe=safe),
+                           quote(parts.query, safe=safe), ""))
+    except UnicodeError as err:  # a lone surrogate in the path or query
+        raise FetchRefused(f"not a valid URL: {url[:200]!r}") from err
+
+
+def _ascii_host(hostname: str) -> str:
+    """The host as the resolver will see it; FetchRefused when it does not normalise."""
+    try:
+        ipaddress.ip_address(hostname.split("%", 1)[0])
+        return hostname
+    except ValueError:
+        pass
+    try:
+        mapped = unicodedata.normalize("NFKC", hostname)
+        return idna.encode(mapped, uts46=True).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError, ValueError) as err:
+        raise FetchRefused(f"host name {hostname[:100]!r} is not a valid host name "
+                           f"({err})") from None
 
 
 def fetch_url(url: str, *, max_bytes: int = MAX_FETCH_BYTES,
@@ -97,7 +121,7 @@ def fetch_url(url: str, *, max_bytes: int = MAX_FETCH_BYTES,
     with httpcore.ConnectionPool(ssl_context=ssl.create_default_context(),
                                  network_backend=_PublicOnlyBackend(), retries=0) as pool:
         for _hop in range(MAX_REDIRECTS + 1):
-            _check_url(url)
+            url = normalise_url(url)
             headers = [(b"User-Agent", b"propscan/0.1 (+article analysis)"),
                        (b"Accept", b"text/html, text/plain;q=0.9, */*;q=0.1")]
             try:

@@ -6,7 +6,8 @@
   var current = null;
 
   function hidden(span) {
-    return document.body.classList.contains("hide-" + span.cls);
+    var classes = document.body.classList;
+    return classes.contains("hide-" + span.cls) || (!!span.voice && classes.contains("hide-quoted"));
   }
 
   function show(frag) {
@@ -24,6 +25,12 @@
       var def = document.createElement("div");
       def.textContent = s.definition;
       item.appendChild(name);
+      if (s.voice) {
+        var voice = document.createElement("div");
+        voice.className = "tip-voice";
+        voice.textContent = s.voice;
+        item.appendChild(voice);
+      }
       item.appendChild(def);
       if (s.reason) {
         var why = document.createElement("div");
@@ -66,6 +73,18 @@
       hide();
     });
   });
+
+  // The "show quoted findings" checkbox; its state is read once at load too, since a browser
+  // may restore a box unticked on going back to the page.
+  var showQuoted = document.getElementById("show-quoted");
+  if (showQuoted) {
+    var applyQuoted = function () {
+      document.body.classList.toggle("hide-quoted", !showQuoted.checked);
+      hide();
+    };
+    showQuoted.addEventListener("change", applyQuoted);
+    applyQuoted();
+  }
 
   var dl = document.getElementById("download-json");
   if (dl) {
