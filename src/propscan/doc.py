@@ -12,7 +12,7 @@ adds spans; scoring adds the article-level figures; report and the shells only r
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -45,6 +45,9 @@ class Finding:
     reason: str = ""
     voice: str = "author"
     speaker: str | None = None
+    #: the SemEval-2023 name of the technique and its category (None without that model)
+    technique_2023: str | None = None
+    category_2023: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -58,6 +61,8 @@ class Finding:
             confidence=float(data.get("confidence", 1.0)), text=str(data.get("text") or ""),
             reason=str(data.get("reason") or ""), voice=str(data.get("voice") or "author"),
             speaker=str(data["speaker"]) if data.get("speaker") else None,
+            technique_2023=data.get("technique_2023") or None,
+            category_2023=data.get("category_2023") or None,
         )
 
     def sort_key(self) -> tuple[int, int, str]:
@@ -125,8 +130,7 @@ class Article:
     def finding_from_clean(self, found: Finding) -> Finding:
         """The finding ``found``, made on ``clean_text``, in offsets into ``text``."""
         ts, te = self.offset_map.to_input(found.start, found.end)
-        return Finding(ts, te, found.technique, found.confidence, self.text[ts:te], found.reason,
-                       found.voice, found.speaker)
+        return replace(found, start=ts, end=te, text=self.text[ts:te])
 
     def finding_from_text(self, start: int, end: int, technique: str, confidence: float,
                           reason: str = "") -> Finding:

@@ -65,6 +65,9 @@ class Result:
     input_format: str | None = None
     n_words: int = 0
     analysed: bool = False  # False: ingested only (--no-detect, or not English)
+    text: str | None = None  # Article.text: the explorer shows the article from it
+    body_start: int = 0
+    body_end: int = 0
     scores: dict[str, Any] = field(default_factory=dict)
     spans: list[Finding] = field(default_factory=list)  # offsets into the article's input text
 
@@ -78,6 +81,7 @@ class Result:
             outlet=meta.outlet, language=meta.language, url=meta.url or raw.url,
             input_format=article.input_format,
             n_words=article.word_count, analysed=article.analysed,
+            text=article.text, body_start=article.body_start, body_end=article.body_end,
             scores=dict(article.scores),
             spans=sorted(article.spans, key=Finding.sort_key),
         )

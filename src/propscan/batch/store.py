@@ -5,73 +5,24 @@ One writer, the client process, owns the store. Each chunk of results is written
 and run again ends with every record stored exactly once: ids already stored are skipped
 (with ``--retry-failed``, failed ones are processed again and their error rows replaced).
 
-Schema (the same columns in both stores)::
-
-    articles(id VARCHAR PRIMARY KEY,   -- URL, else the record's id, else "sha256:<32 hex>"
-             run_id INTEGER, source VARCHAR, url VARCHAR, title VARCHAR, authors VARCHAR[],
-             published DATE, outlet VARCHAR, language VARCHAR, input_format VARCHAR,
-             n_words INTEGER, n_spans INTEGER, scores JSON,
-             status VARCHAR,            -- 'ok' or 'error'
-             error VARCHAR,             -- why the record failed (NULL when ok)
-             analysed BOOLEAN)          -- detection ran (false: --no-detect or not English)
-    spans(article_id VARCHAR, start INTEGER, "end" INTEGER, technique VARCHAR,
-          confidence DOUBLE, text VARCHAR, reason VARCHAR, voice VARCHAR, speaker VARCHAR)
-          -- a row is the JSON finding (propscan.doc.Finding) with its article's id;
-          -- offsets into the article's input text
-    runs(run_id INTEGER PRIMARY KEY, model_name VARCHAR, model_version VARCHAR,
-         started TIMESTAMP, finished TIMESTAMP,   -- finished is NULL for an interrupted run
-         n_ok INTEGER, n_failed INTEGER, n_skipped INTEGER, inputs VARCHAR)
+The schema (the same columns in both stores) is in :mod:`propscan.batch.schema`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
 import pyarrow as pa
 
 from propscan.batch.engines import Result
-from propscan.batch.readers import printable
+from propscan.batch.schema import DDL, NEWER_COLUMNS, results_to_arrow
 from propscan.errors import ConfigError, InputNotFound
 
-__all__ = ["DuckDBStore", "ParquetStore", "open_store", "ARTICLE_SCHEMA", "SPAN_SCHEMA"]
-
-ARTICLE_SCHEMA = pa.schema([
-    ("id", pa.string()), ("run_id", pa.int32()), ("source", pa.string()), ("url", pa.string()),
-    ("title", pa.string()), ("authors", pa.list_(pa.string())), ("published", pa.date32()),
-    ("outlet", pa.string()), ("language", pa.string()), ("input_format", pa.string()),
-    ("n_words", pa.int32()), ("n_spans", pa.int32()), ("scores", pa.string()),
-    ("status", pa.string()), ("error", pa.string()), ("analysed", pa.bool_()),
-])
-SPAN_SCHEMA = pa.schema([
-    ("article_id", pa.string()), ("start", pa.int32()), ("end", pa.int32()),
-    ("technique", pa.string()), ("confidence", pa.float64()), ("text", pa.string()),
-    ("reason", pa.string()), ("voice", pa.string()), ("speaker", pa.string()),
-])
-
-_DDL = """
-CREATE TABLE IF NOT EXISTS articles (
-    id VARCHAR PRIMARY KEY, run_id INTEGER, source VARCHAR, url VARCHAR, title VARCHAR,
-    authors VARCHAR[], published DATE, outlet VARCHAR, language VARCHAR, input_format VARCHAR,
-    n_words INTEGER, n_spans INTEGER, scores JSON, status VARCHAR NOT NULL, error VARCHAR,
-    analysed BOOLEAN);
-CREATE TABLE IF NOT EXISTS spans (
-    article_id VARCHAR NOT NULL, start INTEGER, "end" INTEGER, technique VARCHAR,
-    confidence DOUBLE, text VARCHAR, reason VARCHAR, voice VARCHAR, speaker VARCHAR);
--- databases written before schema 1.1 gain the new columns (NULL in their old rows)
-ALTER TABLE articles ADD COLUMN IF NOT EXISTS analysed BOOLEAN;
-ALTER TABLE spans ADD COLUMN IF NOT EXISTS reason VARCHAR;
-ALTER TABLE spans ADD COLUMN IF NOT EXISTS voice VARCHAR;
-ALTER TABLE spans ADD COLUMN IF NOT EXISTS speaker VARCHAR;
-CREATE TABLE IF NOT EXISTS runs (
-    run_id INTEGER PRIMARY KEY, model_name VARCHAR, model_version VARCHAR,
-    started TIMESTAMP, finished TIMESTAMP, n_ok INTEGER, n_failed INTEGER, n_skipped INTEGER,
-    inputs VARCHAR);
-"""
-
+__all__ = ["DuckDBStore", "ParquetStore", "open_store", "connect_readonly"]
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
@@ -79,29 +30,6 @@ def _now() -> datetime:
 
 def _model_fields(model_info: dict[str, Any]) -> tuple[str, str]:
     return str(model_info.get("name") or "none"), str(model_info.get("version") or "")
-
-
-def results_to_arrow(results: list[Result], run_id: int) -> tuple[pa.Table, pa.Table]:
-    """The articles and spans rows of a chunk of results, as Arrow tables."""
-    articles = pa.Table.from_pylist([_printable_row({
-        "id": r.id, "run_id": run_id, "source": r.source, "url": r.url, "title": r.title,
-        "authors": r.authors, "published": date.fromisoformat(r.published) if r.published else None,
-        "outlet": r.outlet, "language": r.language, "input_format": r.input_format,
-        "n_words": r.n_words, "n_spans": len(r.spans),
-        "scores": json.dumps(r.scores, default=str) if r.status == "ok" else None,
-        "status": r.status, "error": r.error, "analysed": r.analysed,
-    }) for r in results], schema=ARTICLE_SCHEMA)
-    spans = pa.Table.from_pylist([_printable_row({"article_id": r.id, **f.to_dict()})
-                                  for r in results for f in r.spans], schema=SPAN_SCHEMA)
-    return articles, spans
-
-
-def _printable_row(row: dict[str, Any]) -> dict[str, Any]:
-    """The row with every string valid UTF-8: a lone surrogate (in a file name, an error
-    message) would otherwise fail the whole chunk's write, and so the run."""
-    return {key: printable(value) if isinstance(value, str)
-            else [printable(v) for v in value] if key == "authors" else value
-            for key, value in row.items()}
 
 
 class DatabaseHandle:
@@ -137,7 +65,7 @@ class DuckDBStore(DatabaseHandle):
             self.con_ = duckdb.connect(str(self.path))
         except duckdb.IOException as err:
             raise ConfigError(f"cannot open database {self.path}: {err}") from None
-        self.con_.execute(_DDL)
+        self.con_.execute(DDL)
         return self
 
     def known_ids(self, retry_failed: bool = False) -> set[str]:
@@ -311,9 +239,6 @@ class ParquetStore(DatabaseHandle):
         os.replace(tmp, target)
 
 
-#: columns added since schema 1.0, with their types
-_NEWER_COLUMNS = {"articles": {"analysed": "BOOLEAN"},
-                  "spans": {"reason": "VARCHAR", "voice": "VARCHAR", "speaker": "VARCHAR"}}
 #: present while a --retry-failed run has error rows left to drop (see ParquetStore.write)
 _RETRY_MARKER = "retry-in-progress"
 
@@ -384,7 +309,7 @@ def connect_readonly(path: str | Path) -> Any:
             parts = f"read_parquet([{listed}], union_by_name = true)"
             have = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {parts}").fetchall()}
             added = "".join(f", NULL::{kind} AS {name}"
-                            for name, kind in _NEWER_COLUMNS[table].items() if name not in have)
+                            for name, kind in NEWER_COLUMNS[table].items() if name not in have)
             con.execute(f"CREATE VIEW {table} AS SELECT *{added} FROM {parts}")
         return con
     if not path.is_file():

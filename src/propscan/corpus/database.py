@@ -1,0 +1,81 @@
+"""The database a corpus is explored and reviewed in: one DuckDB file, one owner.
+
+DuckDB lets one process open a file for writing; the server (or ``propscan corrections
+import``) is that process while it runs, so a second server or a ``batch`` run on the same file
+gets a clear error instead of a corrupted file. Inside the process, each request takes its own
+cursor; writes (corrections) go through :attr:`CorpusDatabase.write_lock`, so two browser tabs
+reviewing at once lose nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Self
+
+from propscan.errors import ConfigError, InputNotFound
+
+__all__ = ["CorpusDatabase"]
+
+
+class CorpusDatabase:
+    """A batch DuckDB file opened for exploring (``read_only``) or for review as well."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self.write_lock = threading.Lock()
+        self.con_: Any = None
+
+    def open(self) -> Self:
+        import duckdb
+
+        if not self.path.is_file():
+            raise InputNotFound(f"{self.path}: no such database (make one with "
+                                "`propscan batch ... --db FILE`)")
+        try:
+            self.con_ = duckdb.connect(str(self.path), read_only=self.read_only)
+        except duckdb.Error as err:
+            raise ConfigError(f"cannot open database {self.path}: it is in use by another "
+                              f"process, or not a DuckDB file ({_first_line(err)})") from None
+        tables = {row[0] for row in self.con_.execute("SHOW TABLES").fetchall()}
+        if not {"articles", "spans"} <= tables:
+            self.close()
+            raise InputNotFound(f"{self.path}: not a propscan batch database "
+                                "(no articles/spans tables)")
+        if not self.read_only:
+            from propscan.batch.schema import DDL
+            from propscan.corpus.corrections import ensure_corrections_table
+
+            with self.write_lock:
+                self.con_.execute(DDL)  # an older database gains the newer columns
+                ensure_corrections_table(self.con_)
+        return self
+
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        """A cursor of the one connection, for one request (DuckDB cursors are per thread)."""
+        if self.con_ is None:
+            raise ConfigError("the corpus database is not open")
+        cur = self.con_.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        if self.con_ is not None:
+            self.con_.close()
+            self.con_ = None
+
+    def __enter__(self) -> Self:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
