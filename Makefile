@@ -78,6 +78,9 @@ bench: dev
 bench-batch: venv
 	$(BIN)/python benchmarks/bench_batch.py --articles $(SHARED)/data/ptc-train/train-articles --threads 1
 
+bench-explorer: venv
+	$(BIN)/python benchmarks/bench_explorer.py --articles 100000
+
 bench-train: dev
 	$(BIN)/python benchmarks/bench_train.py
 

@@ -166,3 +166,25 @@ def test_closed_standard_input_is_one_line():
     result = subprocess.run([sys.executable, "-m", "propscan", "analyze", "-", "--no-detect"],
                             stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
     _assert_one_line_error(result, EmptyInput.exit_code)  # /dev/null: nothing to read
+
+
+def test_json_names_the_model_and_reads_back_its_own_output(tmp_path: Path) -> None:
+    """A result records which model made it (an adapted model has its own version), and
+    `analyze` takes its own JSON as input: the text and metadata survive re-analysis."""
+    from propscan.detect import DEFAULT_MODEL_DIR
+
+    config = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
+    article = tmp_path / "a.txt"
+    article.write_text("A Headline\n\nThe corrupt elites lie to you every single day. Wake up, "
+                       "America! Our glorious nation will never surrender to the traitors.\n",
+                       encoding="utf-8")
+    first = run_cli("analyze", str(article), "--format", "json", "-o", str(tmp_path / "r.json"))
+    assert first.returncode == 0, first.stderr.decode()
+    stored = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert stored["model"] == {"name": config["name"], "version": config["version"]}
+    again = run_cli("analyze", str(tmp_path / "r.json"), "--format", "json")
+    assert again.returncode == 0, again.stderr.decode()
+    redone = json.loads(again.stdout)
+    assert redone["article"]["text"] == stored["article"]["text"]
+    assert redone["article"]["title"] == stored["article"]["title"] == "A Headline"
+    assert [s["start"] for s in redone["spans"]] == [s["start"] for s in stored["spans"]]

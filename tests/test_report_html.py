@@ -260,7 +260,10 @@ def test_tooltip_reason_drops_the_repeated_definition():
 
 
 def test_no_spans_says_so():
-    html = render_article(make_article("Just some neutral text about the weather."))
+    article = make_article("Just some neutral text about the weather.")
+    assert "Not analysed for techniques" in render_article(article)
+    article.analysed = True  # detection ran and found nothing
+    html = render_article(article)
     assert "No propaganda techniques were found." in html
     assert "<mark" not in html
 
@@ -513,3 +516,41 @@ def test_a_quoted_finding_inside_an_authors_one_leaves_the_fill_to_the_author():
     assert inner == [["u", "t1", "l0", "quoted"]]  # the quoted one: dotted, not filled
     mark = _mark_classes(page)["corrupt elites"]
     assert "in" in mark and "quoted" not in mark and outer.voice == "author"
+
+
+def test_findings_with_semeval_names_colour_by_category_and_group_the_legend():
+    from propscan.techniques import SEMEVAL_TECHNIQUE_NAMES, category_colour
+
+    a = make_article("The corrupt elites lie. Traitors all! Act now or never.")
+    add(a, "corrupt", "Loaded_Language").technique_2023 = "Loaded_Language"
+    add(a, "Traitors", "Name_Calling,Labeling").technique_2023 = "Name_Calling-Labeling"
+    slogan = add(a, "Act now or never", "Slogans")
+    slogan.technique_2023, slogan.category_2023 = "Appeal_to_Time", "Call"
+    add(a, "lie", "Doubt")  # no SemEval-2023 name: coloured by its PTC technique
+    html = render_article(a)
+    css, _ = report_assets()
+    classes = {name: f"s{i}" for i, name in enumerate(SEMEVAL_TECHNIQUE_NAMES)}
+    # each SemEval-2023 technique's class carries its category's colour
+    for name, category in (("Loaded_Language", "Manipulative wording"),
+                           ("Name_Calling-Labeling", "Attack on reputation"),
+                           ("Appeal_to_Time", "Call")):
+        assert f".{classes[name]} {{ --c: {category_colour(category)}; }}" in css
+        assert f'class="frag {classes[name]} l0 in"' in html
+    assert f".hide-{classes['Appeal_to_Time']} .{classes['Appeal_to_Time']}" in css
+    ptc_doubt = f"t{[t.name for t in TECHNIQUES].index('Doubt')}"
+    assert f'class="frag {ptc_doubt} l0 in"' in html
+    # named in both taxonomies in the findings table and the tooltip data
+    data = json.loads(next(c for attrs, c in parse(html).scripts
+                           if attrs.get("id") == "propscan-data"))
+    labels = {s["label"] for s in data["spans"]}
+    assert "Loaded language · Manipulative wording: Loaded_Language" in labels
+    assert "Slogans · Call: Appeal_to_Time" in labels
+    assert escape("Slogans · Call: Appeal_to_Time") in html
+    # the legend lists categories in the task's order, techniques under them
+    legend = html[html.index('<ul class="legend"'):html.index("</section>",
+                                                            html.index('<ul class="legend"'))]
+    groups = re.findall(r'<span class="group-name"><span class="swatch k\d"></span>([^<]+)',
+                        legend)
+    assert groups == ["Attack on reputation", "Call", "Manipulative wording"]
+    assert legend.index("Appeal to time") > legend.index("Call")
+    assert f'data-cls="{ptc_doubt}"' in legend  # the finding without a SemEval-2023 name

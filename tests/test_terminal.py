@@ -117,3 +117,47 @@ def test_a_quoted_finding_is_underlined_in_the_body() -> None:
     styles = {body.plain[s.start:s.end]: str(s.style) for s in body.spans}
     assert "underline" in styles["corrupt elites"]
     assert "underline" not in styles["so-called opposition"]
+
+
+def test_an_article_not_analysed_says_so_instead_of_no_findings() -> None:
+    """A non-English article (or --no-detect) was not looked at: "no techniques found" would
+    read as a clean bill."""
+    import io
+
+    from rich.console import Console
+
+    from propscan.ingest import from_text
+    from propscan.report.html import render_article
+    from propscan.report.terminal import render_article as render_terminal
+
+    article = from_text("Le gouvernement a annoncé une réforme. Les syndicats appellent à la "
+                        "grève générale dans tout le pays, et le ministre répond.",
+                        meta={"language": "fr"})
+    console = Console(width=80, record=True, file=io.StringIO())
+    render_terminal(article, console)
+    shown = " ".join(console.export_text().split())
+    assert "Not analysed for techniques: the article's language is 'fr'" in shown
+    assert "No propaganda techniques" not in shown
+    html = render_article(article)
+    assert "Not analysed for techniques" in html and "No propaganda techniques" not in html
+    article.analysed = True
+    assert "No propaganda techniques were found" in render_article(article)
+
+
+def test_findings_with_semeval_names_are_coloured_by_category_and_named_twice() -> None:
+    from propscan.techniques import category_colour, get_technique
+
+    article = _article_with_findings(2)
+    first, second = sorted(article.spans, key=Finding.sort_key)
+    first.technique_2023 = "Loaded_Language"  # a PTC Loaded_Language finding
+    first.category_2023 = "Manipulative wording"
+    text = " ".join(" ".join(_render(article, width=200)).split())
+    assert "Loaded language · Manipulative wording: Loaded_Language" in text
+    # the legend: the category, then its technique with the SemEval-2023 definition
+    assert "Manipulative wording Loaded language (Loaded_Language)" in text
+    body = highlighted_body(article)
+    colours = {str(span.style).split(" on ")[1].split()[0] for span in body.spans}
+    assert category_colour("Manipulative wording") in colours
+    # the other finding has no SemEval-2023 name: its PTC technique's colour
+    assert get_technique(second.technique).colour in colours
+    assert get_technique(first.technique).colour not in colours

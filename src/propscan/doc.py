@@ -124,6 +124,8 @@ class Article:
     source: str | None = None  # where it came from: a path, "-" for stdin, a URL
     input_format: str | None = None  # "text", "ptc", "html", "json", ...
     analysed: bool = False  # set by the pipeline once detection ran on the article
+    #: name and version of the model that made the findings (set by the pipeline)
+    model: dict[str, str] = field(default_factory=dict)
     #: reported speech and scare quotes found at ingestion, in offsets into ``text``
     quotations: list[Quotation] = field(default_factory=list)
 
@@ -162,6 +164,7 @@ class Article:
             "source": self.source,
             "input_format": self.input_format,
             "analysed": self.analysed,
+            "model": dict(self.model) or None,
             "article": {
                 **self.meta.to_dict(),
                 "text": self.text,

@@ -21,6 +21,7 @@ from propscan.ingest.quotes import voice_at
 
 if TYPE_CHECKING:
     from propscan.detect import Detector
+    from propscan.detect.semeval import SemevalModel
 
 __all__ = ["Pipeline", "DEFAULT_MIN_CONFIDENCE", "NOT_ANALYSED_LANGUAGE"]
 
@@ -58,13 +59,16 @@ class Pipeline:
         self.detect = detect
         self.min_confidence = min_confidence
         self.detector_: Detector | None = None
+        self.semeval_: SemevalModel | None = None
 
     def load(self) -> Pipeline:
         """Load the detection model (once); returns ``self``."""
         if self.detect and self.detector_ is None:
             from propscan.detect import Detector
+            from propscan.detect.semeval import load_semeval_model
 
             self.detector_ = Detector(model_dir=self.model_dir, threads=self.threads).load()
+            self.semeval_ = load_semeval_model(self.detector_.model_dir)
         return self
 
     def close(self) -> None:
@@ -129,13 +133,18 @@ class Pipeline:
             self.load()
             assert self.detector_ is not None
             self.detector_.detect(english)
+        info = self.detector_.info if self.detector_ is not None else {}
         for article in english:
             article.spans = [f for f in article.spans if f.confidence >= self.min_confidence]
+            if self.semeval_ is not None:  # SemEval-2023 names beside the PTC-14 ones
+                self.semeval_.label(article.text, article.spans)
             for finding in article.spans:
                 finding.voice, finding.speaker = voice_at(article.quotations, finding.start,
                                                           finding.end)
             article.scores = score_article(article)
             article.analysed = True
+            article.model = {"name": str(info.get("name", "")),
+                             "version": str(info.get("version", ""))}
         return articles
 
     @property

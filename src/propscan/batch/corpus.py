@@ -1,4 +1,5 @@
-"""Corpus views over a batch store: counts and rates per outlet, month or technique, the top
+"""Corpus views over a batch store: counts and rates per outlet, month, technique or SemEval-2023
+category (:meth:`CorpusView.semeval_stats`: by category and technique), the top
 articles and technique co-occurrence (:mod:`propscan.report.corpus` renders them as a page).
 
 Rates are spans per 1,000 words of cleaned body text, over the articles that were *analysed*:
@@ -21,7 +22,7 @@ from propscan.errors import ConfigError
 
 __all__ = ["STAT_GROUPS", "UNKNOWN_GROUP", "CorpusView"]
 
-STAT_GROUPS = ("technique", "outlet", "month")
+STAT_GROUPS = ("technique", "category", "outlet", "month")
 #: the outlet or month of articles that have none
 UNKNOWN_GROUP = "(unknown)"
 
@@ -68,15 +69,9 @@ class CorpusView(DatabaseHandle):
             raise ConfigError(f"The 'by' parameter must be one of {', '.join(STAT_GROUPS)}. "
                               f"Got {by!r} instead.")
         if by == "technique":
-            return self._rows(
-                f"WITH ok AS (SELECT id, n_words FROM articles WHERE {ANALYSED}), "
-                "w AS (SELECT coalesce(sum(n_words), 0) AS words, count(*) AS n FROM ok) "
-                "SELECT s.technique, count(*) AS spans, count(DISTINCT s.article_id) AS articles, "
-                "round(100.0 * count(DISTINCT s.article_id) / any_value(w.n), 1) "
-                "  AS pct_articles, "
-                "round(1000.0 * count(*) / nullif(any_value(w.words), 0), 2) AS per_1k_words "
-                "FROM spans s JOIN ok ON ok.id = s.article_id, w "
-                "GROUP BY s.technique ORDER BY spans DESC, s.technique")
+            return self._span_groups(["technique"])
+        if by == "category":
+            return self._span_groups(["category_2023"]) if self.has_semeval() else []
         key = ("outlet_group" if by == "outlet"
                else f"coalesce(strftime(published, '%Y-%m'), '{UNKNOWN_GROUP}')")
         # every ok article counts in `articles`; words, spans and rates are the analysed ones'
@@ -96,6 +91,38 @@ class CorpusView(DatabaseHandle):
             "any_value(top.technique) AS top_technique "
             "FROM per LEFT JOIN top ON top.grp = per.grp AND top.rk = 1 "
             f"GROUP BY per.grp ORDER BY {'per.grp' if by == 'month' else 'articles DESC, per.grp'}")
+
+    def has_semeval(self) -> bool:
+        """Whether any span carries a SemEval-2023 category (stores written with that model)."""
+        columns = {row[0] for row in self.con_.execute("DESCRIBE spans").fetchall()}
+        if "category_2023" not in columns:  # a database of an older schema
+            return False
+        return bool(self.con_.execute(
+            "SELECT count(*) FROM spans WHERE category_2023 IS NOT NULL").fetchone()[0])
+
+    def semeval_stats(self) -> list[dict[str, Any]]:
+        """One row per SemEval-2023 (category, technique), as :meth:`stats` by technique;
+        none when the corpus has no SemEval-2023 labels."""
+        if not self.has_semeval():
+            return []
+        return self._span_groups(["category_2023", "technique_2023"])
+
+    def _span_groups(self, columns: list[str]) -> list[dict[str, Any]]:
+        """Spans, articles, share of articles and spans per 1,000 words per value of the
+        ``spans`` columns given (fixed names, never user input), most spans first; spans
+        without a value (NULL) are left out."""
+        keys = ", ".join(f"s.{c}" for c in columns)
+        present = " AND ".join(f"s.{c} IS NOT NULL" for c in columns)
+        names = ", ".join(f"s.{c} AS {c.removesuffix('_2023')}" for c in columns)
+        return self._rows(
+            f"WITH ok AS (SELECT id, n_words FROM articles WHERE {ANALYSED}), "
+            "w AS (SELECT coalesce(sum(n_words), 0) AS words, count(*) AS n FROM ok) "
+            f"SELECT {names}, count(*) AS spans, count(DISTINCT s.article_id) AS articles, "
+            "round(100.0 * count(DISTINCT s.article_id) / any_value(w.n), 1) "
+            "  AS pct_articles, "
+            "round(1000.0 * count(*) / nullif(any_value(w.words), 0), 2) AS per_1k_words "
+            f"FROM spans s JOIN ok ON ok.id = s.article_id, w WHERE {present} "
+            f"GROUP BY {keys} ORDER BY spans DESC, {keys}")
 
     def top_articles(self, limit: int = 10, min_words: int = SHORT_TEXT_WORDS
                      ) -> list[dict[str, Any]]:

@@ -13,4 +13,13 @@ def main() -> None:
 
 
 # Command modules register themselves on `app` when imported.
-from propscan.cli import analyze, batch, evaluate, ptc, serve  # noqa: E402,F401
+from propscan.cli import (  # noqa: E402,F401
+    adapt,
+    analyze,
+    batch,
+    corrections,
+    evaluate,
+    ptc,
+    semeval,
+    serve,
+)

@@ -27,6 +27,7 @@ class Engine(StrEnum):
 
 class StatsGroup(StrEnum):
     technique = "technique"
+    category = "category"  # SemEval-2023 category
     outlet = "outlet"
     month = "month"
 
@@ -146,14 +147,16 @@ class _Progress:
 @handle_errors
 def stats(
     database: Annotated[Path, typer.Argument(help="A batch DuckDB file or Parquet directory.")],
-    by: Annotated[StatsGroup, typer.Option(help="Group by technique, outlet or month.")
+    by: Annotated[StatsGroup, typer.Option(help="Group by technique, SemEval-2023 category, "
+                                                "outlet or month.")
                   ] = StatsGroup.technique,
     top: Annotated[int, typer.Option(help="How many top articles to list.")] = 10,
     min_words: Annotated[int, typer.Option(
         min=0, help="Leave articles shorter than this out of the top articles (one fragment "
         "moves a short text's rate too far).")] = SHORT_TEXT_WORDS,
 ) -> None:
-    """Technique counts and rates per technique, outlet or month, and the top articles."""
+    """Technique counts and rates per technique, SemEval-2023 category, outlet or month, and
+    the top articles."""
     from rich.console import Console
     from rich.table import Table
 
@@ -162,12 +165,16 @@ def stats(
     with CorpusView(database) as view:
         totals = view.totals()
         rows = view.stats(by.value)
+        no_semeval = by is StatsGroup.category and not view.has_semeval()
         top_rows = view.top_articles(limit=top, min_words=min_words)
     console = Console()
     console.print(f"{database}: {totals['ok']:,} articles ok ({totals['analysed']:,} analysed "
                   f"for techniques), {totals['failed']:,} failed; {totals['words']:,} words "
                   f"analysed, {totals['spans']:,} spans", soft_wrap=True)
-    console.print(_rich_table(Table, f"By {by.value}", rows))
+    if no_semeval:
+        console.print("no SemEval-2023 labels in this corpus")
+    else:
+        console.print(_rich_table(Table, f"By {by.value}", rows))
     if not top_rows:
         console.print(f"No article of {min_words:,} words or more has findings yet.")
         return

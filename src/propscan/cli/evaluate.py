@@ -36,8 +36,24 @@ def evaluate(
              "2 per model trained).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")
                        ] = False,
+    taxonomy: Annotated[str, typer.Option(
+        help="ptc (PTC-14, the default) or semeval2023: --data is then a SemEval-2023 "
+             "subtask 3 directory (e.g. ../shared/data/semeval2023-en-train) and --folds N "
+             "cross-validates the SemEval-2023 classifiers (lexical, minutes on a CPU).")
+                        ] = "ptc",
 ) -> None:
-    """Print SI precision/recall/F1, TC micro-F1 and per-technique F1."""
+    """Print SI precision/recall/F1, TC micro-F1 and per-technique F1.
+
+    With --taxonomy semeval2023: TC23 micro-F1 on gold spans, paragraph micro-F1 with the
+    trivial baseline beside it, per-technique and per-category F1 (mean ± std over folds),
+    and the span identification (SI) figures the tagger's own cross-validation recorded:
+    SemEval-2023 names are given to the tagger's spans, which stay as they were.
+    """
+    if taxonomy not in ("ptc", "semeval2023"):
+        raise ConfigError(f"--taxonomy must be ptc or semeval2023, got {taxonomy!r}")
+    if taxonomy == "semeval2023":
+        _evaluate_semeval(data, folds, model_dir, as_json)
+        return
     from propscan.detect import Detector
     from propscan.evaluate import evaluate as run_evaluate
 
@@ -76,3 +92,28 @@ def evaluate(
         return
     scope = "all articles" if ids is None else "held-out articles"
     print(format_scores(result, scope))
+
+
+def _evaluate_semeval(data: Path, folds: int, model_dir: Path | None, as_json: bool) -> None:
+    from propscan.detect.detector import DEFAULT_MODEL_DIR
+
+    if folds < 2:
+        raise ConfigError("--taxonomy semeval2023 needs --folds N (N >= 2): the shipped "
+                          "SemEval-2023 model was fitted on every training article")
+    try:
+        from propscan.train.semeval_fit import cross_validate, format_result
+    except ImportError:
+        raise ConfigError("--taxonomy semeval2023 needs the training extra: pip install "
+                          "'propscan[train]'") from None
+    result = cross_validate(data, folds)
+    metrics_path = (model_dir or DEFAULT_MODEL_DIR) / "metrics.json"
+    si = (json.loads(metrics_path.read_text()).get("mean_std", {}).get("si_f1")
+          if metrics_path.is_file() else None)
+    result["si_f1_tagger_cv"] = si
+    if as_json:
+        print(json.dumps(result, indent=1))
+        return
+    print(format_result(result))
+    if si is not None:
+        print(f"SI F1 (PTC tagger, its recorded cross-validation): {si['mean']:.3f} ± "
+              f"{si['std']:.3f}")

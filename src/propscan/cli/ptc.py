@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +27,11 @@ def _detector(model_dir: Path | None, threads: int | None, threshold: float | No
     if threads is not None and threads < 1:
         raise ConfigError(f"--threads must be at least 1, got {threads}")
     return Detector(model_dir, threads=threads, threshold=threshold).load()
+
+
+class Taxonomy(StrEnum):
+    ptc = "ptc"
+    semeval2023 = "semeval2023"
 
 
 def _write(lines: list[str], output: Path | None) -> None:
@@ -67,6 +73,9 @@ def techniques(
     output: Output = None,
     model_dir: ModelDir = None,
     threads: Threads = None,
+    taxonomy: Annotated[Taxonomy, typer.Option(
+        help="ptc: the 14 PTC / SemEval-2020 names; semeval2023: the 23 SemEval-2023 Task 3 "
+             "names.")] = Taxonomy.ptc,
 ) -> None:
     """Technique classification: one id<TAB>technique<TAB>start<TAB>end row per template row."""
     from propscan.evaluate.ptc import read_articles, read_span_template
@@ -76,6 +85,44 @@ def techniques(
     for aid, _, _ in rows:
         if aid not in texts:
             raise InvalidRecord(f"{spans_path}: article {aid} is not in {articles_dir}")
+    if taxonomy is Taxonomy.semeval2023:
+        names = _semeval_techniques(texts, rows, model_dir)
+        if names is not None:
+            _write([f"{aid}\t{name}\t{s}\t{e}"
+                    for (aid, s, e), name in zip(rows, names, strict=True)], output)
+            return
+    labels = _ptc_techniques(texts, rows, model_dir, threads)
+    if taxonomy is Taxonomy.semeval2023:
+        from propscan.techniques import PTC_TO_SEMEVAL
+
+        print("note: this model has no SemEval-2023 classifier; each PTC-14 technique is "
+              "written as the SemEval-2023 technique it most often is", file=sys.stderr)
+        labels = {i: PTC_TO_SEMEVAL.get(name, (name,))[0] for i, name in labels.items()}
+    _write([f"{aid}\t{labels[i]}\t{s}\t{e}" for i, (aid, s, e) in enumerate(rows)], output)
+
+
+def _semeval_techniques(texts: dict[str, str], rows: list[tuple[str, int, int]],
+                        model_dir: Path | None) -> list[str] | None:
+    """The SemEval-2023 technique of each template row from the model's SemEval-2023
+    classifier; None when there is none (no such module or no weights in the model)."""
+    try:
+        from propscan.detect.semeval import classify_2023, load_semeval_model
+    except ImportError:
+        return None
+    model = load_semeval_model(model_dir)
+    if model is None:
+        return None
+    names: dict[int, str] = {}
+    for aid in sorted({aid for aid, _, _ in rows}):
+        idx = [i for i, row in enumerate(rows) if row[0] == aid]
+        found = classify_2023(model, texts[aid], [(rows[i][1], rows[i][2]) for i in idx])
+        names.update(zip(idx, found, strict=True))
+    return [names[i] for i in range(len(rows))]
+
+
+def _ptc_techniques(texts: dict[str, str], rows: list[tuple[str, int, int]],
+                    model_dir: Path | None, threads: int | None) -> dict[int, str]:
+    """The PTC-14 technique of each template row (by row index), from the tagger."""
     detector = _detector(model_dir, threads)
     needed = sorted({aid for aid, _, _ in rows})
     encoded = dict(zip(needed, detector.encode([texts[i] for i in needed]), strict=True))
@@ -85,4 +132,4 @@ def techniques(
         found = detector.classify(texts[aid], [(rows[i][1], rows[i][2]) for i in idx],
                                   *encoded[aid])
         labels.update(zip(idx, found, strict=True))
-    _write([f"{aid}\t{labels[i]}\t{s}\t{e}" for i, (aid, s, e) in enumerate(rows)], output)
+    return labels

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +16,9 @@ MAX_CONNECTIONS = 64
 TrustedHosts = Annotated[list[str] | None, typer.Option(
     "--trusted-host", help="A host name clients use to reach the server (repeat for more; * "
     "allows any). Loopback names and the bound address are always accepted.")]
+CorpusFile = Annotated[Path | None, typer.Option(
+    "--db", metavar="FILE", help="Serve this batch DuckDB file at /corpus (explore, review); "
+    "the server owns the file while it runs.")]
 
 
 def _is_loopback(host: str) -> bool:
@@ -36,6 +40,13 @@ def serve(
                                           "only, size and time capped)."),
     min_confidence: MinConfidence = DEFAULT_MIN_CONFIDENCE,
     trusted_host: TrustedHosts = None,
+    db: CorpusFile = None,
+    read_only: bool = typer.Option(False, "--read-only",
+                                   help="With --db: open the database read-only; review is "
+                                        "off."),
+    model_dir: Annotated[Path | None, typer.Option(
+        help="Use a model from this directory (e.g. one `propscan adapt` wrote) instead of "
+             "the bundled one.")] = None,
 ) -> None:
     """Run the web app (paste text or upload a file) and the HTTP API at http://HOST:PORT."""
     import uvicorn
@@ -48,9 +59,25 @@ def serve(
         if host in ("0.0.0.0", "::") and not trusted_host:
             typer.echo("note: only requests to a loopback name are answered; give the names "
                        "clients use with --trusted-host NAME", err=True)
-    typer.echo(f"propscan: serving on http://{host}:{port} (Ctrl+C to stop)", err=True)
+    corpus = None
+    if db is not None:
+        from propscan.corpus.database import CorpusDatabase
+        from propscan.errors import PropscanError
+
+        try:  # opened here, so that a database in use is a one-line error before serving
+            corpus = CorpusDatabase(db, read_only=read_only).open()
+        except PropscanError as err:
+            raise fail(err.message, err.exit_code) from None
+    elif read_only:
+        raise fail("--read-only needs --db FILE", 2)
+    where = f"http://{host}:{port}" + ("/corpus" if corpus is not None else "")
+    typer.echo(f"propscan: serving on {where} (Ctrl+C to stop)", err=True)
+    from propscan.pipeline import Pipeline
+
     web_app = create_app(allow_fetch=allow_fetch, min_confidence=min_confidence,
-                         bound_host=host, trusted_hosts=trusted_host or ())
+                         pipeline=Pipeline(model_dir=model_dir, min_confidence=min_confidence),
+                         bound_host=host, trusted_hosts=trusted_host or (),
+                         corpus=corpus, read_only=read_only)
     try:
         uvicorn.run(web_app, host=host, port=port, log_level="info", access_log=False,
                     limit_concurrency=MAX_CONNECTIONS)

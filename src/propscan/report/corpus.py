@@ -11,7 +11,13 @@ from typing import Any
 
 from propscan.batch.corpus import UNKNOWN_GROUP, CorpusView
 from propscan.detect.scoring import SHORT_TEXT_WORDS
-from propscan.techniques import TECHNIQUE_NAMES, get_technique
+from propscan.techniques import (
+    SEMEVAL_CATEGORIES,
+    TECHNIQUE_NAMES,
+    category_colour,
+    get_semeval_technique,
+    get_technique,
+)
 
 __all__ = ["render_report"]
 
@@ -125,6 +131,39 @@ def _figure(title: str, svg: str | None, note: str) -> str:
             f"{content}</section>")
 
 
+def _semeval_section(rows: list[dict[str, Any]]) -> str:
+    """Spans by SemEval-2023 category, then by technique within each category; one line when
+    the corpus has no SemEval-2023 labels (stored without that model)."""
+    head = "<section><h2>SemEval-2023 categories and techniques</h2>"
+    if not rows:
+        return head + "<p class='none'>no SemEval-2023 labels in this corpus</p></section>"
+    order = {c: i for i, c in enumerate(SEMEVAL_CATEGORIES)}
+    totals: dict[str, int] = {}
+    for r in rows:
+        totals[r["category"]] = totals.get(r["category"], 0) + r["spans"]
+    parts = [head]
+    for category in sorted(totals, key=lambda c: (order.get(c, len(order)), c)):
+        try:
+            swatch = (f"<span class='swatch' style='background:{category_colour(category)}'>"
+                      "</span>")
+        except KeyError:
+            swatch = ""
+        members = [dict(r, technique=_semeval_label(r["technique"])) for r in rows
+                   if r["category"] == category]
+        parts.append(f"<h3>{swatch}{html.escape(category)} ({totals[category]:,} span"
+                     f"{'' if totals[category] == 1 else 's'})</h3>")
+        parts.append(_table(members, ["technique", "spans", "articles", "pct_articles",
+                                      "per_1k_words"]))
+    return "".join(parts) + "</section>"
+
+
+def _semeval_label(name: str) -> str:
+    try:
+        return f"{get_semeval_technique(name).label} ({name})"
+    except KeyError:
+        return name
+
+
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
 h1{margin-bottom:0}.meta{color:#555}table{border-collapse:collapse;font-size:0.9em;margin:1em 0}
@@ -133,6 +172,7 @@ th{background:#f3f3f3;overflow-wrap:normal;word-break:normal;hyphens:manual}
 .table-scroll{max-width:100%;overflow-x:auto}
 .note{color:#555;font-size:0.9em}.none{color:#999;font-style:italic}
 svg{max-width:100%;height:auto}section{margin:2em 0}
+.swatch{display:inline-block;width:.8em;height:.8em;border:1px solid #555;margin-right:.3em}
 @media (max-width:600px){body{margin:1em auto;padding:0 .6em}table{font-size:0.8em}
 th,td{padding:3px 4px}}
 """
@@ -146,6 +186,7 @@ def render_report(path: str | Path, *, top: int = 20, min_words: int = SHORT_TEX
     with CorpusView(path) as view:
         totals = view.totals()
         by_technique = view.stats("technique")
+        by_semeval = view.semeval_stats()
         by_outlet = view.stats("outlet")
         by_month = view.stats("month")
         mix = view.technique_by_outlet()
@@ -170,6 +211,7 @@ def render_report(path: str | Path, *, top: int = 20, min_words: int = SHORT_TEX
         "<section><h2>Techniques</h2>",
         _table(by_technique, ["technique", "spans", "articles", "pct_articles",
                               "per_1k_words"]), "</section>",
+        _semeval_section(by_semeval),
         _figure("Technique mix by outlet", _plot_mix_by_outlet(mix),
                 "Share of each outlet's spans per technique (outlets with most articles)."),
         _table(by_outlet, ["outlet", "articles", "words", "spans", "per_1k_words",

@@ -3,7 +3,8 @@
 :func:`render_scores` writes the figures of :func:`propscan.detect.scoring.score_article` in
 words (counts, rates, ranks among the reference corpora, per technique); any other shape of
 scores gets a generic view. :func:`technique_view` gives a technique's CSS class, label and
-definition, for names this version does not describe too.
+definition, for names this version does not describe too; :func:`finding_view` the same for a
+finding, by its SemEval-2023 technique (coloured by category) when it has one.
 """
 
 from __future__ import annotations
@@ -12,10 +13,17 @@ from html import escape
 from typing import Any
 
 from propscan.detect.scoring import REFERENCE_LABELS
-from propscan.report.wording import AUTHOR_VOICE, ordinal, short_text_note
-from propscan.techniques import TECHNIQUES
+from propscan.doc import Finding
+from propscan.report.wording import AUTHOR_VOICE, finding_name, ordinal, short_text_note
+from propscan.techniques import (
+    SEMEVAL_CATEGORIES,
+    SEMEVAL_TECHNIQUE_NAMES,
+    TECHNIQUES,
+    get_semeval_technique,
+)
 
-__all__ = ["UNKNOWN_COLOUR", "css_class", "technique_view", "render_scores", "scrolling"]
+__all__ = ["UNKNOWN_COLOUR", "css_class", "semeval_class", "category_class", "technique_view",
+           "finding_view", "category_index", "render_scores", "scrolling"]
 
 #: Colour and label for a technique name that is not one of the 14 (e.g. from an older model).
 UNKNOWN_COLOUR = "#d0d0d0"
@@ -36,6 +44,37 @@ def technique_view(name: str) -> tuple[str, str, str]:
         return "tx", name, "A technique this version of propscan does not describe."
     t = TECHNIQUES[index]
     return css_class(index), t.label, t.definition
+
+
+def semeval_class(index: int) -> str:
+    """The CSS class of the SemEval-2023 technique at ``index`` in SEMEVAL_TECHNIQUE_NAMES: a
+    class per technique (the legend hides one at a time), coloured by its category."""
+    return f"s{index}"
+
+
+def category_class(index: int) -> str:
+    """The CSS class of the SemEval-2023 category at ``index`` in SEMEVAL_CATEGORIES."""
+    return f"k{index}"
+
+
+_SEMEVAL_INDEX = {name: i for i, name in enumerate(SEMEVAL_TECHNIQUE_NAMES)}
+_CATEGORY_INDEX = {name: i for i, name in enumerate(SEMEVAL_CATEGORIES)}
+
+
+def finding_view(finding: Finding) -> tuple[str, str, str]:
+    """(css class, label, definition) of a finding: by its SemEval-2023 technique, named in
+    both taxonomies and coloured by category, when it has one this version knows; else by its
+    PTC-14 technique, as :func:`technique_view`."""
+    index = _SEMEVAL_INDEX.get(finding.technique_2023 or "")
+    if index is None:
+        return technique_view(finding.technique)
+    return (semeval_class(index), finding_name(finding),
+            get_semeval_technique(SEMEVAL_TECHNIQUE_NAMES[index]).definition)
+
+
+def category_index(category: str) -> int | None:
+    """The index of a SemEval-2023 category in SEMEVAL_CATEGORIES; None for another name."""
+    return _CATEGORY_INDEX.get(category)
 
 
 def _format_value(value: Any) -> str:

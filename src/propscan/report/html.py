@@ -23,19 +23,30 @@ from urllib.parse import urlsplit
 from propscan.doc import Article, Finding
 from propscan.report.figures import (
     UNKNOWN_COLOUR,
+    category_class,
+    category_index,
     css_class,
+    finding_view,
     render_scores,
     scrolling,
+    semeval_class,
     technique_view,
 )
 from propscan.report.wording import (
     CONFIDENCE_NOTE,
     QUOTED_NOTE,
     SCORES_NOTE,
+    no_findings_note,
     reason_cue,
     voice_note,
 )
-from propscan.techniques import TECHNIQUES
+from propscan.techniques import (
+    SEMEVAL_CATEGORIES,
+    SEMEVAL_TECHNIQUE_NAMES,
+    TECHNIQUES,
+    category_colour,
+    get_semeval_technique,
+)
 
 __all__ = ["render_article", "render_report", "RenderedReport", "report_assets",
            "csp_hash", "segment_spans"]
@@ -66,9 +77,16 @@ def report_assets() -> tuple[str, str]:
     js = (folder / "report.js").read_text(encoding="utf-8")
     rules = [f".{css_class(i)} {{ --c: {t.colour}; }}" for i, t in enumerate(TECHNIQUES)]
     rules.append(f".tx {{ --c: {UNKNOWN_COLOUR}; }}")
+    # SemEval-2023 techniques: one class each (the legend hides them one by one), in the
+    # colour of their category, so a page shows 6 colours people tell apart
+    semeval = [semeval_class(i) for i in range(len(SEMEVAL_TECHNIQUE_NAMES))]
+    rules += [f".{cls} {{ --c: {category_colour(get_semeval_technique(name).category)}; }}"
+              for cls, name in zip(semeval, SEMEVAL_TECHNIQUE_NAMES, strict=True)]
+    rules += [f".{category_class(i)} {{ --c: {category_colour(c)}; }}"
+              for i, c in enumerate(SEMEVAL_CATEGORIES)]
     # Legend filter: hiding a technique removes its colour, keeps the text.
     hide = ", ".join(f".hide-{c} .{c}" for c in [css_class(i) for i in range(len(TECHNIQUES))]
-                     + ["tx"])
+                     + ["tx"] + semeval)
     rules.append(f"{hide} {{ border-bottom-color: transparent; background: transparent; }}")
     return css + "\n" + "\n".join(rules) + "\n", js
 
@@ -107,7 +125,7 @@ def _render_body(article: Article, spans: list[Finding]) -> str:
     start = max(0, min(article.body_start, len(article.text)))
     end = article.body_end if article.body_end > start else len(article.text)
     end = min(end, len(article.text))
-    views = [technique_view(s.technique) for s in spans]
+    views = [finding_view(s) for s in spans]
     out: list[str] = []
     for a, b, covering in segment_spans(spans, start, end):
         text = escape(article.text[a:b], quote=False)
@@ -133,6 +151,48 @@ def _render_body(article: Article, spans: list[Finding]) -> str:
                 parts.append(f'<span class="u {cls}">')
         out.append("".join(parts) + text + "</span>" * (depth - 1) + "</mark>")
     return "".join(out)
+
+
+def _legend_button(cls: str, label: str, definition: str, count: int) -> str:
+    return (f'<li><button type="button" class="{cls}" data-cls="{cls}" aria-pressed="true" '
+            f'title="{escape(definition)}">{escape(label)} '
+            f'<span class="count">{count}</span></button></li>')
+
+
+def _legend(spans: list[Finding]) -> str:
+    """One button per technique found (press to hide it), with its count. Findings with a
+    SemEval-2023 technique are listed under their category, in its colour; the others (no
+    SemEval-2023 model) by PTC-14 technique, as before."""
+    ptc_counts: dict[str, int] = {}
+    semeval_counts: dict[str, int] = {}
+    for s in spans:
+        if s.technique_2023 in _SEMEVAL_ORDER:
+            semeval_counts[s.technique_2023] = semeval_counts.get(s.technique_2023, 0) + 1
+        else:
+            ptc_counts[s.technique] = ptc_counts.get(s.technique, 0) + 1
+    order = {t.name: i for i, t in enumerate(TECHNIQUES)}
+    items = []
+    for name in sorted(ptc_counts, key=lambda n: (order.get(n, len(order)), n)):
+        items.append(_legend_button(*technique_view(name), ptc_counts[name]))
+    groups = []
+    for category in SEMEVAL_CATEGORIES:
+        names = [n for n in SEMEVAL_TECHNIQUE_NAMES
+                 if n in semeval_counts and get_semeval_technique(n).category == category]
+        if not names:
+            continue
+        buttons = "".join(
+            _legend_button(semeval_class(_SEMEVAL_ORDER[n]), get_semeval_technique(n).label,
+                           f"{n}: {get_semeval_technique(n).definition}", semeval_counts[n])
+            for n in names)
+        swatch = f'<span class="swatch {category_class(category_index(category) or 0)}"></span>'
+        groups.append(f'<li class="legend-group"><span class="group-name">{swatch}'
+                      f'{escape(category)}</span><ul class="legend-items" '
+                      f'aria-label="{escape(category)}">{buttons}</ul></li>')
+    return (f'<ul class="legend" aria-label="Techniques found (press to show or hide)">'
+            f'{"".join(groups + items)}</ul>')
+
+
+_SEMEVAL_ORDER = {name: i for i, name in enumerate(SEMEVAL_TECHNIQUE_NAMES)}
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -166,7 +226,7 @@ def render_report(article: Article, *, home_url: str | None = None) -> RenderedR
     """
     css, js = report_assets()
     spans = sorted(article.spans, key=Finding.sort_key)  # same order as Article.to_dict()["spans"]
-    views = [technique_view(s.technique) for s in spans]
+    views = [finding_view(s) for s in spans]
     meta = article.meta
 
     title = meta.title or "Untitled article"
@@ -189,20 +249,7 @@ def render_report(article: Article, *, home_url: str | None = None) -> RenderedR
     if meta.language:
         header.append(f"<p>Language: {escape(meta.language)}</p>")
 
-    counts: dict[str, int] = {}
-    for s in spans:
-        counts[s.technique] = counts.get(s.technique, 0) + 1
-    order = {t.name: i for i, t in enumerate(TECHNIQUES)}
-    legend_items = []
-    for name in sorted(counts, key=lambda n: (order.get(n, len(order)), n)):
-        cls, label, definition = technique_view(name)
-        legend_items.append(
-            f'<li><button type="button" class="{cls}" data-cls="{cls}" aria-pressed="true" '
-            f'title="{escape(definition)}">{escape(label)} '
-            f'<span class="count">{counts[name]}</span></button></li>')
-    legend = (f'<ul class="legend" aria-label="Techniques found (press to show or hide)">'
-              f'{"".join(legend_items)}</ul>' if legend_items
-              else "<p>No propaganda techniques were found.</p>")
+    legend = _legend(spans) if spans else f"<p>{escape(no_findings_note(article))}</p>"
     quoted = sum(s.voice == "quoted" for s in spans)
     if quoted:
         # a native checkbox: keyboard and screen readers work without script; report.js
@@ -233,10 +280,11 @@ def render_report(article: Article, *, home_url: str | None = None) -> RenderedR
         warnings = ('<ul class="warnings">'
                     + "".join(f"<li>{escape(w)}</li>" for w in article.warnings) + "</ul>")
 
+    # the detector writes reasons with the PTC-14 label and definition in front
     tip_data = {"spans": [
         {"label": label, "definition": definition, "cls": cls,
          "confidence": f"{s.confidence:.0%}",
-         "reason": reason_cue(s.reason, label, definition),
+         "reason": reason_cue(s.reason, *technique_view(s.technique)[1:]),
          "voice": voice_note(s.voice, s.speaker) or ""}
         for s, (cls, label, definition) in zip(spans, views, strict=True)]}
 

@@ -13,12 +13,21 @@ from propscan.doc import Article, Finding
 from propscan.report.wording import (
     AUTHOR_VOICE,
     SCORES_NOTE,
+    finding_name,
+    no_findings_note,
     ordinal,
     reason_cue,
+    semeval_name,
     short_text_note,
     voice_note,
 )
-from propscan.techniques import get_technique
+from propscan.techniques import (
+    SEMEVAL_CATEGORIES,
+    SEMEVAL_TECHNIQUE_NAMES,
+    category_colour,
+    get_semeval_technique,
+    get_technique,
+)
 
 __all__ = ["render_article", "highlighted_body", "findings_view"]
 
@@ -56,6 +65,18 @@ def _style(technique: str) -> str:
     return f"black on {colour}"
 
 
+def _finding_style(finding: Finding) -> str:
+    """A finding's highlight: its SemEval-2023 category's colour when it has one, else its
+    PTC-14 technique's."""
+    named = semeval_name(finding)
+    if named:
+        try:
+            return f"black on {category_colour(named[1])}"
+        except KeyError:
+            return f"black on {_UNKNOWN_COLOUR}"
+    return _style(finding.technique)
+
+
 def _label(technique: str) -> str:
     try:
         return get_technique(technique).label
@@ -82,7 +103,7 @@ def highlighted_body(article: Article) -> Text:
         if end > start:
             # reported speech is underlined as well, as the HTML report dots it
             quoted = " underline" if finding.voice == "quoted" else ""
-            body.stylize(_style(finding.technique) + quoted, start, end)
+            body.stylize(_finding_style(finding) + quoted, start, end)
     return body
 
 
@@ -91,7 +112,7 @@ def findings_view(article: Article) -> RenderableType:
     technique's definition once, and what confidence and model score mean; it wraps to any
     console width."""
     if not article.spans:
-        return Text("No propaganda techniques found.", style="green")
+        return Text(no_findings_note(article), style="green" if article.analysed else "yellow")
     findings = sorted(article.spans, key=Finding.sort_key)
     count = len(findings)
     parts: list[RenderableType] = [
@@ -99,7 +120,8 @@ def findings_view(article: Article) -> RenderableType:
     # a blank line above each block: blocks of wrapped lines read apart
     parts.extend(Padding(_finding_block(f), (1, 0, 0, 0)) for f in findings)
     parts.append(Padding(Text("Techniques found", style="bold"), (1, 0, 0, 0)))
-    for name in dict.fromkeys(f.technique for f in findings):
+    parts.extend(_semeval_legend(findings))
+    for name in dict.fromkeys(f.technique for f in findings if not semeval_name(f)):
         try:
             definition = get_technique(name).definition
         except KeyError:
@@ -109,9 +131,29 @@ def findings_view(article: Article) -> RenderableType:
     return Group(*parts)
 
 
+def _semeval_legend(findings: list[Finding]) -> list[RenderableType]:
+    """The SemEval-2023 techniques found, under their category in its colour, each with its
+    definition once; nothing when no finding has a SemEval-2023 technique."""
+    found = {f.technique_2023 for f in findings if f.technique_2023}
+    lines: list[RenderableType] = []
+    for category in SEMEVAL_CATEGORIES:
+        names = [n for n in SEMEVAL_TECHNIQUE_NAMES
+                 if n in found and get_semeval_technique(n).category == category]
+        if not names:
+            continue
+        lines.append(Text(category, style=f"bold black on {category_colour(category)}"))
+        for name in names:
+            t = get_semeval_technique(name)
+            lines.append(Padding(Text.assemble((f"{t.label} ({name})", "bold"), " ",
+                                               t.definition), (0, 0, 0, 2)))
+    for name in sorted(found - set(SEMEVAL_TECHNIQUE_NAMES)):
+        lines.append(Text(f"{name}: a technique this version of propscan does not describe."))
+    return lines
+
+
 def _finding_block(finding: Finding) -> RenderableType:
     head = Text.assemble((f"{finding.start}-{finding.end}", "bold"), "  ",
-                         (_label(finding.technique), _style(finding.technique)),
+                         (finding_name(finding), _finding_style(finding)),
                          f"  confidence {finding.confidence:.2f}")
     voice = voice_note(finding.voice, finding.speaker)
     if voice:

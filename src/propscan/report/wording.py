@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from propscan.detect.scoring import SHORT_TEXT_WORDS
+from propscan.doc import Article, Finding
+from propscan.techniques import get_semeval_technique, get_technique
 
-__all__ = ["short_text_note", "ordinal", "reason_cue", "voice_note", "CONFIDENCE_NOTE",
+__all__ = ["short_text_note", "ordinal", "reason_cue", "voice_note", "finding_name",
+           "semeval_name", "CONFIDENCE_NOTE",
            "MODEL_SCORE_NOTE", "SCORES_NOTE", "AUTHOR_VOICE", "QUOTED_NOTE"]
 
 #: What a finding's confidence means (shown beside every finding).
@@ -20,6 +23,17 @@ AUTHOR_VOICE = "the author's own words"
 #: What a quoted finding is, beside the control that hides them.
 QUOTED_NOTE = ("Quoted findings lie in quotations or reported speech: the words are the "
                "source's, reported by the author.")
+
+
+def no_findings_note(article: Article) -> str:
+    """What to say when an article has no finding: none found, or none looked for."""
+    if article.analysed:
+        return "No propaganda techniques were found."
+    language = article.meta.language
+    if language and language != "en":
+        return (f"Not analysed for techniques: the article's language is {language!r} and the "
+                "detector reads English only.")
+    return "Not analysed for techniques (detection was not run)."
 
 
 def voice_note(voice: str, speaker: str | None) -> str | None:
@@ -55,3 +69,28 @@ def reason_cue(reason: str, label: str, definition: str) -> str:
         if reason.startswith(prefix):
             return reason[len(prefix):].strip()
     return reason
+
+
+def semeval_name(finding: Finding) -> tuple[str, str] | None:
+    """(technique, category) of a finding in the SemEval-2023 taxonomy, the category looked up
+    when the finding lacks it; None when the finding has no SemEval-2023 technique."""
+    if not finding.technique_2023:
+        return None
+    category = finding.category_2023
+    if not category:
+        try:
+            category = get_semeval_technique(finding.technique_2023).category
+        except KeyError:
+            category = "unknown category"
+    return finding.technique_2023, category
+
+
+def finding_name(finding: Finding) -> str:
+    """A finding named in both taxonomies when it has a SemEval-2023 technique ("Loaded
+    language · Manipulative wording: Loaded_Language"), else by its PTC-14 label."""
+    try:
+        label = get_technique(finding.technique).label
+    except KeyError:
+        label = finding.technique
+    named = semeval_name(finding)
+    return f"{label} · {named[1]}: {named[0]}" if named else label

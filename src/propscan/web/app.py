@@ -29,6 +29,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from propscan import __version__
+from propscan.corpus.database import CorpusDatabase
 from propscan.doc import Article
 from propscan.errors import (
     ConfigError,
@@ -45,7 +46,12 @@ from propscan.ingest.formats import ANALYZE_SUFFIXES, suffix_of
 from propscan.ingest.records import check_record, loads
 from propscan.pipeline import DEFAULT_MIN_CONFIDENCE, Pipeline
 from propscan.report.html import render_report
-from propscan.techniques import TECHNIQUES
+from propscan.techniques import (
+    SEMEVAL_TECHNIQUE_NAMES,
+    TECHNIQUES,
+    category_colour,
+    get_semeval_technique,
+)
 from propscan.web.limits import (
     AnalysisLane,
     WebLimits,
@@ -80,10 +86,13 @@ _RECORD_SCHEMA = {"type": "object", "properties": {
 
 def create_app(*, allow_fetch: bool = False, pipeline: Pipeline | None = None,
                min_confidence: float | None = None, limits: WebLimits | None = None,
-               bound_host: str = "127.0.0.1", trusted_hosts: Iterable[str] = ()) -> FastAPI:
+               bound_host: str = "127.0.0.1", trusted_hosts: Iterable[str] = (),
+               corpus: CorpusDatabase | None = None, read_only: bool = False) -> FastAPI:
     """Build the app. ``pipeline`` defaults to ``Pipeline()`` (the shipped model);
     ``min_confidence`` is the default threshold (else the pipeline's); ``bound_host`` and
-    ``trusted_hosts`` decide which Host headers are answered (loopback names always)."""
+    ``trusted_hosts`` decide which Host headers are answered (loopback names always).
+    ``corpus`` serves a batch database at ``/corpus`` (opened in the lifespan unless open
+    already, closed there); ``read_only`` turns review off."""
     limits = limits or WebLimits()
     default_threshold = _min_confidence(
         min_confidence if min_confidence is not None
@@ -94,6 +103,8 @@ def create_app(*, allow_fetch: bool = False, pipeline: Pipeline | None = None,
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if corpus is not None and corpus.con_ is None:
+            await run_in_threadpool(corpus.open)
         large = pipeline if pipeline is not None else Pipeline()
         # the small lane has a session and worker threads of its own, so its windows never
         # queue behind a large article's on the large lane's threads
@@ -119,10 +130,21 @@ def create_app(*, allow_fetch: bool = False, pipeline: Pipeline | None = None,
             state["lanes"] = None
             await run_in_threadpool(small.close)
             await run_in_threadpool(large.close)
+            if corpus is not None:
+                await run_in_threadpool(corpus.close)
 
     app = FastAPI(title="propscan", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None,  # the docs pages load scripts from a CDN
                   description="Find propaganda techniques in news articles, offline.")
+    app.state.corpus = corpus
+    app.state.read_only = read_only or (corpus is not None and corpus.read_only)
+    if corpus is not None:
+        from propscan.web import explorer, review
+
+        # review first: its .../{id:path}/corrections routes must match before the
+        # explorer's /api/v1/corpus/articles/{id:path}
+        app.include_router(review.router)
+        app.include_router(explorer.router)
 
     @app.exception_handler(PropscanError)
     async def _propscan_error(request: Request, err: PropscanError) -> Response:
@@ -185,10 +207,15 @@ def create_app(*, allow_fetch: bool = False, pipeline: Pipeline | None = None,
 
     @app.get("/api/v1/techniques")
     async def techniques() -> JSONResponse:
-        """The 14 techniques: PTC label, readable label, definition, colour."""
+        """Both taxonomies: the 14 PTC techniques (label, definition, colour) and SemEval-2023's
+        23 in 6 categories (label, category, definition; the category's colour)."""
         return JSONResponse({"ok": True, "techniques": [
             {"name": t.name, "label": t.label, "definition": t.definition, "colour": t.colour}
-            for t in TECHNIQUES]}, headers=json_headers())
+            for t in TECHNIQUES], "techniques_2023": [
+            {"name": t.name, "label": t.label, "category": t.category,
+             "definition": t.definition, "colour": category_colour(t.category)}
+            for t in map(get_semeval_technique, SEMEVAL_TECHNIQUE_NAMES)]},
+            headers=json_headers())
 
     @app.post("/api/v1/analyze", openapi_extra={"requestBody": {
         "required": True, "content": {"application/json": {"schema": _RECORD_SCHEMA}}}})

@@ -1,0 +1,107 @@
+"""`propscan adapt`: refit the decoding to the articles reviewed in a corpus database."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from propscan.cli.app import app, check_threads, handle_errors
+from propscan.errors import ConfigError
+
+#: where the research checkout keeps the PTC training data, beside the repository
+PTC_DEFAULT = Path("../shared/data/ptc-train")
+#: bench_train.py on 2 cores (docs/experiments.md): 2.7-3.1 s per step of 16 windows, and
+#: 31-33 minutes for a whole fold of ~300 PTC articles, both stages, dropout 0
+_FINE_TUNE_NOTE = ("--fine-tune is not implemented in this version: adapt refits the span "
+                   "stage, decoding and calibration only. Fine-tuning the tagger on a 2-core "
+                   "CPU takes about 3 s per step of 16 windows (a fold of ~300 PTC articles "
+                   "took 31-33 minutes), so 70 articles with 5-fold figures would take about "
+                   "half an hour to an hour")
+
+
+def _say(line: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
+
+
+@app.command()
+@handle_errors
+def adapt(
+    db: Annotated[Path, typer.Option(help="The batch DuckDB file whose reviewed articles "
+                                          "(propscan serve --db, or corrections import) are "
+                                          "learned from.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write the "
+                                         "adapted model to (new, empty, or an earlier adapted "
+                                         "model, which is replaced).")],
+    model_dir: Annotated[Path | None, typer.Option(help="Base model directory (default: the "
+                                                        "bundled model).")] = None,
+    with_ptc: Annotated[Path | None, typer.Option(
+        help="PTC training directory to mix in: as many PTC articles as reviewed ones, so "
+             "each side weighs about half of the fit (default: ../shared/data/ptc-train when "
+             "it exists).")] = None,
+    no_ptc: Annotated[bool, typer.Option("--no-ptc", help="Learn from the reviewed articles "
+                                                          "alone.")] = False,
+    folds: Annotated[int, typer.Option(help="Folds of the cross-validation over the reviewed "
+                                            "articles that gives the held-out figures.")] = 5,
+    min_articles: Annotated[int, typer.Option(
+        help="Refuse with fewer reviewed articles (at least 2 per fold in any case). 20 with 5 "
+             "folds leaves 4+ articles held out per fold and 16+ to fit on; fewer give "
+             "figures too noisy to tell better from worse.")] = 20,
+    force: Annotated[bool, typer.Option("--force", help="Write the model even when it scores "
+                                        "below the base model on held-out articles.")] = False,
+    fine_tune: Annotated[bool, typer.Option("--fine-tune", help="Also fine-tune the tagger "
+                                            "(not implemented in this version).")] = False,
+    threads: Annotated[int | None, typer.Option(
+        help="Inference threads, and fits run at once (default: every core this process "
+             "may use).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")
+                       ] = False,
+) -> None:
+    """Refit the span stage, decoding and calibration to your reviewed articles; prints
+    held-out figures of the base and adapted models, and writes the adapted model unless it
+    scores lower."""
+    from propscan.detect import Detector
+    from propscan.train.adapt_model import check_output_dir
+
+    if fine_tune:
+        import importlib.util
+
+        needs = ("" if importlib.util.find_spec("torch") else
+                 " (and it would need torch: pip install 'propscan[train]')")
+        raise ConfigError(_FINE_TUNE_NOTE + needs)
+    if with_ptc is not None and no_ptc:
+        raise ConfigError("--with-ptc and --no-ptc contradict each other; give one")
+    if min_articles < 1:
+        raise ConfigError(f"--min-articles must be at least 1, got {min_articles}")
+    check_output_dir(output)
+    ptc_dir = None if no_ptc else with_ptc
+    if ptc_dir is None and not no_ptc and PTC_DEFAULT.is_dir():
+        ptc_dir = PTC_DEFAULT
+        _say(f"mixing in PTC training articles from {ptc_dir} (--no-ptc to leave them out)")
+    try:
+        from propscan.train.adapt import adapt as run_adapt
+        from propscan.train.adapt_model import format_adaptation, write_adapted_model
+    except ImportError:
+        raise ConfigError("adapt needs the training extra: pip install 'propscan[train]'"
+                          ) from None
+    from propscan.detect import available_cores
+
+    threads = check_threads(threads)
+    with Detector(model_dir, threads=threads).load() as base:
+        result = run_adapt(db, base, ptc_dir=ptc_dir, folds=folds, min_articles=min_articles,
+                           workers=threads or available_cores(), progress=_say)
+        base_dir, base_config = base.model_dir, dict(base.model_config_)
+    print(json.dumps(result.figures, indent=1) if as_json else format_adaptation(result))
+    if result.worse:
+        worse = " and ".join(result.worse)
+        if not force:
+            raise ConfigError(f"the adapted model scores lower than the base on held-out "
+                              f"articles ({worse}); nothing written (--force writes it anyway)")
+        _say(f"warning: the adapted model scores lower on held-out articles ({worse}); "
+             "written because of --force")
+    version = write_adapted_model(result, base_dir, base_config, output)
+    _say(f"wrote {output} (model {version}); use it with --model-dir {output}")

@@ -1,0 +1,324 @@
+"""Adapting the decoding to a user's reviewed articles (``propscan adapt``).
+
+The tagger stays as shipped; what is cheap to refit from its outputs is refitted on the
+articles a user reviewed (their gold: :func:`propscan.corpus.corrections.gold_findings`): the
+candidate decoder settings, the span model (p(real) and the technique classifier) and the
+confidence calibration, by :func:`propscan.train.span_fit.fit_decoding`.
+
+1. The base tagger encodes every reviewed article once (its cleaned text, as the detector sees
+   it at analysis time), and, with ``ptc_dir``, a sample of PTC training articles.
+2. k-fold over the reviewed articles: fold k's decoding is fitted on the other folds (plus the
+   PTC sample), then fold k is scored by it and by the base model's decoding on the same tagger
+   outputs (SI, TC, calibration error). Nothing of fold k is used to fit fold k's decoding.
+3. The adapted decoding is fitted on every reviewed article (plus the PTC sample).
+
+PTC mix: as many PTC articles as there are reviewed articles (all 371 at most), so the user's
+articles weigh about half of the fit by article count, whatever the size of PTC. The shipped
+tagger was trained on every PTC training article, so its outputs on them are in-sample: more
+confident and more often right than on new text. They pull the span stage towards trusting the
+tagger; the k-fold figures, scored on reviewed articles only, show whether that helps.
+
+What is not measured here: the gain on a domain the base model never saw. Simulating a user
+(a fold's tagger as base, its held-out PTC articles as the user's material) needs the fold
+taggers, trained on a GPU (tools/gpu/README.md); with the shipped tagger, trained on every PTC
+training article, any such figure on PTC articles is in-sample.
+
+Needs scikit-learn and scipy (train extra); no torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import random
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from propscan.detect import Detector
+from propscan.detect.span_model import SpanModel, TokenStates
+from propscan.errors import ConfigError
+from propscan.evaluate import si_scores, tc_scores
+from propscan.train.calibration import expected_calibration_error
+
+__all__ = ["DEFAULT_FOLDS", "DEFAULT_MIN_ARTICLES", "ReviewedArticles", "Adaptation",
+           "load_reviewed", "assign_folds", "adapt"]
+
+DEFAULT_FOLDS = 5
+#: with 5 folds, 20 articles leave 4+ held out per fold and 16+ to fit on (8+ per inner half
+#: of :func:`fit_decoding`, each of which needs gold fragments of two techniques); fewer give
+#: figures too noisy to tell a better model from a worse one
+DEFAULT_MIN_ARTICLES = 20
+_PTC_PREFIX = "ptc:"  # PTC article ids in the mixed corpus, apart from the user's ids
+_ENCODE_CHUNK = 16  # articles per encode call, one progress line each
+
+Progress = Callable[[str], None]
+Gold = list[tuple[str, str, int, int]]  # (article id, technique, start, end)
+
+
+@dataclass
+class ReviewedArticles:
+    """The reviewed articles as the detector sees them: cleaned texts and gold in their
+    offsets; ``fingerprint`` hashes the ids and the gold (in input offsets)."""
+
+    texts: dict[str, str]
+    gold: Gold
+    fingerprint: str
+    left_out: list[str] = field(default_factory=list)  # reviewed, but no stored text
+
+
+@dataclass
+class Adaptation:
+    """What :func:`adapt` fitted and measured."""
+
+    config: dict[str, Any]  # decoding settings, as config.json stores them
+    span_model: SpanModel
+    figures: dict[str, Any]  # k-fold figures, written to metrics.json
+    fingerprint: str
+    ptc_articles: int
+
+    @property
+    def worse(self) -> list[str]:
+        """The held-out measures on which the adapted decoding scored below the base."""
+        pooled = self.figures["pooled"]
+        return [name for name, key in (("SI F1", "si_f1"), ("TC micro-F1", "tc_micro_f1"))
+                if pooled["adapted"][key] < pooled["base"][key]]
+
+
+def _detector_view(text: str, body_start: int | None, body_end: int | None,
+                   input_format: str | None) -> tuple[str, Any]:
+    """The cleaned body the detector read at analysis time, and its offset map into ``text``
+    (as :func:`propscan.ingest.from_text` and ``from_html`` make them)."""
+    from propscan.ingest.clean import clean_region
+    from propscan.ingest.plaintext import is_page_furniture
+
+    start = body_start or 0
+    end = body_end if body_end else len(text)
+    skip = None if input_format in ("ptc", "html") else is_page_furniture
+    clean, offset_map = clean_region(text, start, end, skip_line=skip)
+    if skip is not None and not clean.strip():
+        clean, offset_map = clean_region(text, start, end)
+    return clean, offset_map
+
+
+def load_reviewed(db: Path) -> ReviewedArticles:
+    """The reviewed articles of the batch database ``db`` with their gold."""
+    from propscan.corpus.corrections import gold_findings, reviewed_article_ids
+    from propscan.corpus.database import CorpusDatabase
+
+    texts: dict[str, str] = {}
+    gold: Gold = []
+    left_out: list[str] = []
+    digest = hashlib.sha256()
+    with CorpusDatabase(db, read_only=True) as corpus, corpus.cursor() as cur:
+        for aid in reviewed_article_ids(cur):
+            row = cur.execute("SELECT text, body_start, body_end, input_format FROM articles "
+                              "WHERE id = ?", [aid]).fetchone()
+            if row is None or not row[0]:
+                left_out.append(aid)
+                continue
+            text, body_start, body_end, input_format = row
+            clean, offset_map = _detector_view(text, body_start, body_end, input_format)
+            findings = sorted(gold_findings(cur, aid), key=lambda f: (f.start, f.end,
+                                                                       f.technique))
+            digest.update(json.dumps([aid, [(f.start, f.end, f.technique) for f in findings]]
+                                     ).encode())
+            texts[aid] = clean
+            for f in findings:
+                start, end = offset_map.to_clean(f.start, f.end)
+                if end > start:  # a fragment wholly inside removed furniture is not seen
+                    gold.append((aid, f.technique, start, end))
+    return ReviewedArticles(texts, gold, digest.hexdigest(), left_out)
+
+
+def assign_folds(ids: list[str], folds: int) -> dict[str, int]:
+    """Each id's fold, the same on every run: ids ordered by a hash, then dealt round."""
+    order = sorted(ids, key=lambda a: hashlib.sha256(a.encode()).hexdigest())
+    return {aid: i % folds for i, aid in enumerate(order)}
+
+
+def _encode(detector: Detector, texts: dict[str, str], what: str, progress: Progress
+            ) -> tuple[dict[str, np.ndarray], dict[str, TokenStates]]:
+    scores: dict[str, np.ndarray] = {}
+    states: dict[str, TokenStates] = {}
+    ids = sorted(texts)
+    for first in range(0, len(ids), _ENCODE_CHUNK):
+        part = ids[first:first + _ENCODE_CHUNK]
+        progress(f"encoding {what}: {first + len(part)}/{len(ids)}")
+        for aid, (sc, st) in zip(part, detector.encode([texts[a] for a in part]), strict=True):
+            scores[aid] = sc
+            if st is not None:
+                states[aid] = st
+    return scores, states
+
+
+def _ptc_sample(ptc_dir: Path, count: int) -> tuple[dict[str, str], Gold]:
+    """``count`` PTC training articles (a fixed sample) with their gold, ids prefixed."""
+    from propscan.evaluate.ptc import read_articles, read_tc_labels
+
+    articles, labels = Path(ptc_dir) / "train-articles", Path(ptc_dir) / "train-task-flc-tc.labels"
+    if not articles.is_dir() or not labels.is_file():
+        raise ConfigError(f"--with-ptc {ptc_dir}: expected train-articles/ and "
+                          "train-task-flc-tc.labels in it")
+    texts = read_articles(articles)
+    chosen = set(random.Random(0).sample(sorted(texts), min(count, len(texts))))
+    return ({_PTC_PREFIX + a: texts[a] for a in chosen},
+            [(_PTC_PREFIX + a, t, s, e) for a, t, s, e in read_tc_labels(labels) if a in chosen])
+
+
+def _held_out(det: Detector, corpus: Any, ids: list[str]) -> dict[str, Any]:
+    """SI, TC and calibration rows of ``det`` on ``ids`` of the scored ``corpus``."""
+    si_pred, tc_pred, conf, ok = [], [], [], []
+    for aid in ids:
+        gold = corpus.gold_by.get(aid, [])
+        text, scores, states = corpus.texts[aid], corpus.scores[aid], corpus.states.get(aid)
+        for f in det.decode(text, scores, states):
+            si_pred.append((aid, f.start, f.end))
+            conf.append(f.confidence)
+            ok.append(any(t == f.technique and gs < f.end and f.start < ge
+                          for t, gs, ge in gold))
+        rows = [(s, e) for _, s, e in gold]
+        labels = det.classify(text, rows, scores=scores, states=states)
+        tc_pred += [(aid, t, s, e) for (s, e), t in zip(rows, labels, strict=True)]
+    return {"si": si_pred, "tc": tc_pred, "conf": conf, "ok": ok}
+
+
+def _figures(rows: dict[str, Any], gold: Gold, per_technique: bool = False) -> dict[str, Any]:
+    si = si_scores(rows["si"], [(a, s, e) for a, _, s, e in gold])
+    tc = tc_scores(rows["tc"], gold)
+    if not per_technique:
+        tc = {k: v for k, v in tc.items() if k != "per_technique"}
+    return {"si": si, "tc": tc, "si_f1": si["f1"], "tc_micro_f1": tc["micro_f1"],
+            "ece": expected_calibration_error(rows["conf"], rows["ok"])["ece"]}
+
+
+def _merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    return {key: [row for p in parts for row in p[key]] for key in ("si", "tc", "conf", "ok")}
+
+
+Fit = tuple[dict[str, Any], SpanModel, dict[str, float]]
+_FORKED: Any = None  # the ScoredCorpus fork workers inherit
+
+
+def _fit_forked(ids: list[str]) -> Fit:
+    from threadpoolctl import threadpool_limits
+
+    from propscan.train.span_fit import fit_decoding
+
+    # one BLAS thread, as in propscan.train.crossfit: the same figures on every machine
+    with threadpool_limits(limits=1):
+        return fit_decoding(_FORKED, ids)
+
+
+def _fit_all(corpus: Any, id_sets: list[list[str]], names: list[str], workers: int,
+             progress: Progress) -> list[Fit]:
+    """:func:`fit_decoding` on each id set (called ``names`` in progress lines), ``workers``
+    at a time in forked processes (only numpy and scikit-learn run there, never the
+    tagger)."""
+    global _FORKED
+    _FORKED = corpus
+    try:
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            with ProcessPoolExecutor(min(workers, len(id_sets)),
+                                     mp_context=multiprocessing.get_context("fork")) as pool:
+                futures = [pool.submit(_fit_forked, ids) for ids in id_sets]
+                out = []
+                for name, future in zip(names, futures, strict=True):
+                    out.append(future.result())
+                    progress(f"fitted {name}")
+                return out
+        out = []
+        for name, ids in zip(names, id_sets, strict=True):
+            progress(f"fitting {name}")
+            out.append(_fit_forked(ids))
+        return out
+    finally:
+        _FORKED = None
+
+
+def adapt(db: Path, base: Detector, *, ptc_dir: Path | None = None,
+          folds: int = DEFAULT_FOLDS, min_articles: int = DEFAULT_MIN_ARTICLES,
+          workers: int = 1, progress: Progress = lambda line: None) -> Adaptation:
+    """Fit the decoding of ``base`` (a loaded Detector) to the reviewed articles of ``db`` and
+    measure it by ``folds``-fold cross-validation over them against the base decoding;
+    ``workers`` > 1 fits that many folds at once in forked processes."""
+    from propscan.train.span_fit import ScoredCorpus, decoding_detector
+
+    if folds < 2:
+        raise ConfigError(f"--folds must be at least 2, got {folds}")
+    reviewed = load_reviewed(db)
+    n = len(reviewed.texts)
+    floor = max(min_articles, 2 * folds)
+    if n < floor:
+        note = (f" ({len(reviewed.left_out)} more were stored before texts were kept: run "
+                "batch again)" if reviewed.left_out else "")
+        raise ConfigError(f"{n} reviewed articles in {db}{note}; adapt needs {floor} or more "
+                          f"to fit and check a model with {folds} folds: review more articles "
+                          "in the explorer (propscan serve --db) and mark them reviewed")
+    if reviewed.left_out:
+        progress(f"note: {len(reviewed.left_out)} reviewed articles have no stored text "
+                 "(stored before texts were kept) and are left out")
+    texts, gold = dict(reviewed.texts), list(reviewed.gold)
+    version = str(base.info["version"])
+    scores, states = _encode(base, texts, f"{n} reviewed articles with model {version}",
+                             progress)
+    ptc_ids: list[str] = []
+    if ptc_dir is not None:
+        ptc_texts, ptc_gold = _ptc_sample(ptc_dir, n)
+        ptc_ids = sorted(ptc_texts)
+        more_scores, more_states = _encode(base, ptc_texts, f"{len(ptc_ids)} PTC articles",
+                                           progress)
+        texts.update(ptc_texts)
+        gold += ptc_gold
+        scores.update(more_scores)
+        states.update(more_states)
+    corpus = ScoredCorpus(texts, gold, scores, states)
+    fold_of = assign_folds(sorted(reviewed.texts), folds)
+    train_sets = [sorted(a for a, f in fold_of.items() if f != k) + ptc_ids
+                  for k in range(folds)]
+    final_ids = sorted(reviewed.texts) + ptc_ids
+    names = [f"fold {k + 1}/{folds}" for k in range(folds)]
+    names.append(f"the adapted model on all {n} reviewed articles"
+                 + (f" and {len(ptc_ids)} PTC articles" if ptc_ids else ""))
+    if workers > 1:
+        progress(f"fitting {len(names)} models, {workers} at a time")
+    fits = _fit_all(corpus, [*train_sets, final_ids], names, workers, progress)
+    per_fold: list[dict[str, Any]] = []
+    base_parts, adapted_parts = [], []
+    for k, (config, model, _) in enumerate(fits[:folds]):
+        test = sorted(a for a, f in fold_of.items() if f == k)
+        fold_gold = [g for g in reviewed.gold if fold_of[g[0]] == k]
+        base_rows = _held_out(base, corpus, test)
+        adapted_rows = _held_out(decoding_detector(config, model), corpus, test)
+        base_parts.append(base_rows)
+        adapted_parts.append(adapted_rows)
+        per_fold.append({"fold": k, "articles": len(test), "findings": len(fold_gold),
+                         "config": config,
+                         "base": _figures(base_rows, fold_gold),
+                         "adapted": _figures(adapted_rows, fold_gold)})
+    config, model, inner = fits[folds]
+    figures = {
+        "evaluation": f"{folds}-fold cross-validation over {n} reviewed articles: each fold's "
+                      "decoding settings, span model and calibration were fitted on the other "
+                      "folds" + (" and PTC training articles" if ptc_ids else "")
+                      + ", then it and the base model's decoding scored the fold with the same "
+                      "tagger outputs",
+        "base_version": version, "folds": per_fold,
+        "pooled": {"articles": n, "findings": len(reviewed.gold),
+                   "base": _figures(_merge(base_parts), reviewed.gold, per_technique=True),
+                   "adapted": _figures(_merge(adapted_parts), reviewed.gold,
+                                       per_technique=True)},
+        "mean_std": {key: {"mean": float(np.mean([f["adapted"][key] for f in per_fold])),
+                           "std": float(np.std([f["adapted"][key] for f in per_fold]))}
+                     for key in ("si_f1", "tc_micro_f1", "ece")},
+        "training_articles": {"reviewed": n, "ptc": len(ptc_ids),
+                              "ptc_dir": str(ptc_dir) if ptc_dir else None},
+        "adapted_config": config, "adapted_inner": inner,
+    }
+    fingerprint = hashlib.sha256(json.dumps([reviewed.fingerprint, ptc_ids]).encode())
+    return Adaptation(config, model, figures, fingerprint.hexdigest(), len(ptc_ids))

@@ -1,0 +1,149 @@
+"""Writing an adapted model directory (``propscan adapt -o DIR``).
+
+The directory is a full model: the base tagger's files copied unchanged, the refitted
+``span_model.npz`` and ``config.json`` (decoding settings, a version of its own, the base it was
+adapted from), ``metrics.json`` (the k-fold figures) and a generated ``MODEL_CARD.md``. It is
+written beside its place and renamed into it, so an interrupted run leaves no half model.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from propscan.errors import ConfigError
+from propscan.train.adapt import Adaptation
+
+__all__ = ["adapted_version", "check_output_dir", "write_adapted_model", "model_card",
+           "format_adaptation"]
+
+_REFITTED = {"config.json", "span_model.npz", "metrics.json", "MODEL_CARD.md"}
+
+
+def adapted_version(base_version: str, fingerprint: str) -> str:
+    """The base version plus a short hash of what the adaptation learned from."""
+    return f"{base_version}+adapt.{fingerprint[:8]}"
+
+
+def _is_adapted_model(path: Path) -> bool:
+    try:
+        return "adapted_from" in json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+
+
+def check_output_dir(out_dir: Path) -> None:
+    """Refuse, before any work, an output that is a file or a folder holding something other
+    than an earlier adapted model (which is replaced)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"-o {out_dir} is a file; give a directory")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not _is_adapted_model(out_dir):
+        raise ConfigError(f"-o {out_dir} holds files that are not an adapted model; give a "
+                          "new or empty directory")
+    if not out_dir.parent.is_dir():
+        raise ConfigError(f"-o {out_dir}: folder {out_dir.parent} does not exist")
+
+
+def write_adapted_model(adaptation: Adaptation, base_dir: Path, base_config: dict[str, Any],
+                        out_dir: Path) -> str:
+    """Write the adapted model to ``out_dir`` (replacing an earlier adapted model there);
+    returns its version."""
+    check_output_dir(out_dir)
+    base_version = str(base_config.get("version", "0"))
+    version = adapted_version(base_version, adaptation.fingerprint)
+    config = {**base_config, **adaptation.config, "version": version,
+              "adapted_from": base_version}
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".part",
+                                    dir=out_dir.parent))
+    except OSError as err:
+        raise ConfigError(f"cannot write -o {out_dir}: {err.strerror or err}") from None
+    try:
+        for path in sorted(Path(base_dir).iterdir()):
+            if path.is_file() and path.name not in _REFITTED:
+                shutil.copy(path, tmp / path.name)
+        adaptation.span_model.save(tmp / "span_model.npz")
+        (tmp / "config.json").write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+        (tmp / "metrics.json").write_text(json.dumps(adaptation.figures, indent=1) + "\n",
+                                          encoding="utf-8")
+        (tmp / "MODEL_CARD.md").write_text(model_card(adaptation, version), encoding="utf-8")
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out_dir.rename(old)
+            tmp.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out_dir)
+    except OSError as err:
+        raise ConfigError(f"cannot write -o {out_dir}: {err.strerror or err}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return version
+
+
+def _row(name: str, side: dict[str, Any]) -> str:
+    si, tc = side["si"], side["tc"]
+    return (f"| {name} | {si['precision']:.3f} | {si['recall']:.3f} | {si['f1']:.3f} | "
+            f"{tc['micro_f1']:.3f} | {side['ece']:.3f} |")
+
+
+def format_adaptation(adaptation: Adaptation) -> str:
+    """The held-out figures as a Markdown table, with what they rest on."""
+    pooled = adaptation.figures["pooled"]
+    folds = len(adaptation.figures["folds"])
+    return "\n".join([
+        f"Held-out figures ({folds}-fold cross-validation over {pooled['articles']} reviewed "
+        f"articles, {pooled['findings']} gold findings; each fold scored by a decoding fitted "
+        "without it):",
+        "",
+        "| model | SI precision | SI recall | SI F1 | TC micro-F1 | ECE |",
+        "|---|---|---|---|---|---|",
+        _row("base", pooled["base"]),
+        _row("adapted", pooled["adapted"]),
+    ])
+
+
+def model_card(adaptation: Adaptation, version: str) -> str:
+    """The generated model card of an adapted model: data, figures, limits."""
+    figures = adaptation.figures
+    pooled, trained = figures["pooled"], figures["training_articles"]
+    ptc = (f" and {trained['ptc']} PTC training articles (as many as the reviewed ones, so "
+           "each side weighs about half of the fit)" if trained["ptc"] else "")
+    return "\n".join([
+        f"# Model card: propscan-minilm-tagger {version}",
+        "",
+        f"Adapted by `propscan adapt` from model {figures['base_version']}; see the base "
+        "model's card (MODEL_CARD.md of propscan) for the tagger, its training data and its "
+        "figures on PTC.",
+        "",
+        "## Adapted on your material",
+        "",
+        "## Data",
+        f"The span stage (which candidates are kept, their technique), the decoding settings "
+        f"and the confidence calibration were refitted on {pooled['articles']} reviewed "
+        f"articles ({pooled['findings']} gold findings: the model's findings that were not "
+        f"rejected, relabelled where corrected, and the fragments reviewers added){ptc}. The "
+        "tagger (model.onnx) is the base model's, unchanged.",
+        "",
+        "## Figures",
+        format_adaptation(adaptation),
+        "",
+        "Both rows use the same tagger outputs; only the decoding differs. metrics.json holds "
+        "the figures per fold and per technique.",
+        "",
+        "## Limits",
+        "- The figures rest on the reviewed articles alone: a few dozen articles give figures "
+        "that move by several points from one fold to the next (see the folds in "
+        "metrics.json).",
+        "- Gold is what reviewers marked: findings a reviewer neither rejected nor corrected "
+        "count as right, so a hasty review makes the figures look better than they are.",
+        "- The tagger's outputs on PTC training articles are in-sample (it was trained on "
+        "them): mixing them in pulls the span stage towards trusting the tagger.",
+        "- Nothing here was measured on articles outside the reviewed set; material unlike it "
+        "may fare worse than the base model.",
+        "",
+    ])
