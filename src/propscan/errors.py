@@ -23,6 +23,7 @@ __all__ = [
     "FetchDisabled",
     "FetchRefused",
     "FetchFailed",
+    "ReadOnlyCorpus",
     "EXIT_CODES",
 ]
 
@@ -168,6 +169,14 @@ class FetchFailed(PropscanError):
     http_status = 502
     code = "fetch_failed"
 
+
+
+class ReadOnlyCorpus(PropscanError):
+    """The server was started with --read-only: reviewing is off."""
+
+    exit_code = 2
+    http_status = 403
+    code = "read_only"
 
 #: Exit codes the CLI uses, documented in the README. 0 is success, 1 an unexpected failure.
 EXIT_CODES: dict[int, str] = {

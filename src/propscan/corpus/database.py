@@ -15,19 +15,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
 
+from propscan.batch.store import DatabaseHandle
 from propscan.errors import ConfigError, InputNotFound
 
 __all__ = ["CorpusDatabase"]
 
 
-class CorpusDatabase:
+class CorpusDatabase(DatabaseHandle):
     """A batch DuckDB file opened for exploring (``read_only``) or for review as well."""
 
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
-        self.path = Path(path)
+        super().__init__(path)
         self.read_only = read_only
         self.write_lock = threading.Lock()
-        self.con_: Any = None
 
     def open(self) -> Self:
         import duckdb
@@ -65,16 +65,6 @@ class CorpusDatabase:
         finally:
             cur.close()
 
-    def close(self) -> None:
-        if self.con_ is not None:
-            self.con_.close()
-            self.con_ = None
-
-    def __enter__(self) -> Self:
-        return self.open()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _first_line(err: Exception) -> str:

@@ -25,20 +25,12 @@ from propscan.corpus.corrections import (
     add_correction,
     corrections_for,
 )
-from propscan.errors import InputNotFound, PropscanError
+from propscan.errors import InputNotFound, ReadOnlyCorpus
 from propscan.web.pages import API_CSP, BASE_HEADERS
 
-__all__ = ["router", "ReadOnlyCorpus"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/corpus", tags=["corpus review"])
-
-
-class ReadOnlyCorpus(PropscanError):
-    """The server was started with --read-only: reviewing is off."""
-
-    exit_code = 2
-    http_status = 403
-    code = "read_only"
 
 
 class CorrectionRequest(BaseModel):
