@@ -116,15 +116,18 @@ def review(db: Path, count: int | None = None, *, contradictory: bool = False) -
     return len(rows)
 
 
-@pytest.fixture(scope="module")
-def batch_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def analysed_batch(root: Path) -> Path:
     """A batch database of 24 invented articles analysed by the shipped model, unreviewed."""
-    root = tmp_path_factory.mktemp("adapt")
     db = root / "corpus.duckdb"
     result = runner.invoke(app, ["batch", str(write_articles(root / "texts", 24)),
                                  "--db", str(db), "--threads", "2"])
     assert result.exit_code == 0, result.output
     return db
+
+
+@pytest.fixture(scope="module")
+def batch_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return analysed_batch(tmp_path_factory.mktemp("adapt"))
 
 
 def reviewed_copy(batch_db: Path, tmp_path: Path, count: int | None = None,

@@ -134,3 +134,44 @@ def test_label_sets_names_from_the_23(tiny_model: SemevalModel, tmp_path: Path) 
 
 def test_no_model_file_means_no_model(tmp_path: Path) -> None:
     assert load_semeval_model(tmp_path) is None
+
+
+def test_choices_are_made_inside_each_fold_and_recorded(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    from propscan.train.semeval_fit import (
+        FRAGMENT_CS,
+        LINE_CS,
+        MAX_LABELS,
+        THRESHOLDS,
+        cross_validate,
+    )
+
+    texts, rows = _invented(12)
+    (tmp_path / "articles").mkdir()
+    for aid, text in texts.items():
+        (tmp_path / "articles" / f"article{aid}.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "train-labels-subtask-3-spans.txt").write_text(
+        "".join(f"{a}\t{t}\t{s}\t{e}\n" for a, t, s, e in rows), encoding="utf-8")
+    result = cross_validate(tmp_path, folds=3)
+    assert len(result["folds"]) == 3
+    for fold in result["folds"]:
+        choices = fold["choices"]
+        assert choices["fragment_c"] in FRAGMENT_CS and choices["line_c"] in LINE_CS
+        assert set(choices["fragment_inner_accuracy"]) == {str(c) for c in FRAGMENT_CS}
+        assert choices["line_max_labels"] in MAX_LABELS
+        assert set(choices["line_thresholds"].values()) <= set(THRESHOLDS)
+
+
+def test_a_one_value_grid_is_what_the_model_uses() -> None:
+    pytest.importorskip("sklearn")
+    from propscan.train.semeval_fit import FitOptions, fit, prepare
+
+    texts, rows = _invented(9)
+    options = FitOptions(fragment_cs=(0.7,), line_cs=(0.3,), max_labels=(1,))
+    model = fit(prepare(texts, rows), set(texts), options)
+    assert model.info is not None
+    assert (model.info["fragment_c"], model.info["line_c"]) == (0.7, 0.3)
+    assert model.line_max_labels == 1
+    # the cap holds at inference: a line with both techniques' words keeps one label
+    labels = model.paragraph_labels(f"They said {_NAME}: {_DOUBT}?\n")
+    assert len(labels[0]) <= 1

@@ -24,6 +24,7 @@ __all__ = [
     "FetchRefused",
     "FetchFailed",
     "ReadOnlyCorpus",
+    "AdaptConflict",
     "EXIT_CODES",
 ]
 
@@ -177,6 +178,14 @@ class ReadOnlyCorpus(PropscanError):
     exit_code = 2
     http_status = 403
     code = "read_only"
+
+
+class AdaptConflict(PropscanError):
+    """An adaptation runs already, or there is no adapted model to switch to."""
+
+    exit_code = 2
+    http_status = 409
+    code = "adapt_conflict"
 
 #: Exit codes the CLI uses, documented in the README. 0 is success, 1 an unexpected failure.
 EXIT_CODES: dict[int, str] = {

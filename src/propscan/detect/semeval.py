@@ -4,9 +4,10 @@
   over :func:`propscan.detect.semeval_features.fragment_terms` and ``fragment_dense``; it
   names each PTC-style finding (start, end in the analysed text) with a SemEval-2023
   technique, whatever its PTC-14 name;
-* the paragraph model: one logistic regression per technique over each line's terms, and one
-  probability threshold, over each line's words and how often the training fragments of each
-  technique hold them; it gives the techniques of every line (SemEval-2023 subtask 3).
+* the paragraph model: one logistic regression per technique over each line's terms (words,
+  word pairs, character n-grams) and how often the training fragments of each technique hold
+  its words, then a probability threshold per technique and a cap on labels per line; it gives
+  the techniques of every line (SemEval-2023 subtask 3).
 
 Numpy only: the weights live in ``semeval23.npz`` beside the tagger (written by
 :mod:`propscan.train.semeval_fit`); without that file :func:`load_semeval_model` returns None
@@ -30,6 +31,7 @@ from propscan.detect.semeval_features import (
     line_terms,
     rate_features,
     rate_keys,
+    term_blocks,
     vectorize,
 )
 from propscan.errors import ConfigError, ModelError
@@ -37,7 +39,8 @@ from propscan.errors import ConfigError, ModelError
 if TYPE_CHECKING:
     from propscan.doc import Finding
 
-__all__ = ["MODEL_FILE", "SemevalModel", "load_semeval_model", "classify_2023", "same_wording"]
+__all__ = ["MODEL_FILE", "SemevalModel", "load_semeval_model", "classify_2023", "same_wording",
+           "decide_labels"]
 
 MODEL_FILE = "semeval23.npz"
 
@@ -66,6 +69,17 @@ class SemevalModel:
     rate_index: dict[str, int]
     rates: np.ndarray  # (keys, line_classes): see semeval_features.rate_features
     info: dict[str, Any] | None = None
+    # per-technique thresholds (default: line_threshold for all) and most labels per line
+    line_thresholds: np.ndarray | None = None
+    line_max_labels: int = 0  # 0: no cap
+
+    def __post_init__(self) -> None:
+        if self.line_thresholds is None:
+            self.line_thresholds = np.full(len(self.line_classes), self.line_threshold)
+        # older files have no character n-grams for lines: skip computing them
+        self._line_chars = any(t.startswith("c:") for t in self.line_vocab)
+        self._line_blocks = term_blocks(self.line_vocab)
+        self._frag_blocks = term_blocks(self.frag_vocab)
 
     # ---- fragments ---------------------------------------------------------------------------
     def fragment_probs(self, text: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -78,7 +92,8 @@ class SemevalModel:
         logits = np.tile(self.frag_b, (len(spans), 1)).astype(np.float64)
         for i, ((start, end), same) in enumerate(zip(spans, same_wording(text, spans),
                                                      strict=True)):
-            cols, vals = vectorize(fragment_terms(text, start, end), self.frag_vocab)
+            cols, vals = vectorize(fragment_terms(text, start, end), self.frag_vocab,
+                                   self._frag_blocks)
             logits[i] += vals @ self.frag_w[cols]
             logits[i] += fragment_dense(text, start, end, same) @ self.frag_w[n_vocab:]
         return _softmax(logits)
@@ -119,7 +134,8 @@ class SemevalModel:
         for i, line in enumerate(lines):
             if not line.strip():
                 continue
-            cols, vals = vectorize(line_terms(line), self.line_vocab)
+            cols, vals = vectorize(line_terms(line, self._line_chars), self.line_vocab,
+                                   self._line_blocks)
             dense = np.concatenate([line_dense(line, i + 1, len(lines)),
                                     rate_features(rate_keys(line), self.rate_index, self.rates)])
             z = self.line_b + vals @ self.line_w[cols] + dense @ self.line_w[n_vocab:]
@@ -129,11 +145,10 @@ class SemevalModel:
     def paragraph_labels(self, text: str) -> list[list[str]]:
         """The SemEval-2023 techniques of each line of ``text`` (line k is element k - 1),
         most probable first; empty lines get none."""
-        out = []
-        for row in self.line_probs(text):
-            order = [j for j in np.argsort(-row, kind="stable") if row[j] >= self.line_threshold]
-            out.append([self.line_classes[j] for j in order])
-        return out
+        probs = self.line_probs(text)
+        hit = decide_labels(probs, np.asarray(self.line_thresholds), self.line_max_labels)
+        return [[self.line_classes[j] for j in np.argsort(-row, kind="stable") if chosen[j]]
+                for row, chosen in zip(probs, hit, strict=True)]
 
     # ---- file --------------------------------------------------------------------------------
     def save(self, path: Path) -> None:
@@ -149,6 +164,8 @@ class SemevalModel:
             line_vocab=vocab_array(self.line_vocab), line_w=self.line_w.astype(np.float16),
             line_b=self.line_b.astype(np.float32),
             line_threshold=np.float32(self.line_threshold),
+            line_thresholds=np.asarray(self.line_thresholds, np.float32),
+            line_max_labels=np.int64(self.line_max_labels),
             rate_keys=vocab_array(self.rate_index), rates=self.rates.astype(np.float16))
 
     @classmethod
@@ -164,9 +181,23 @@ class SemevalModel:
                     line_w=z["line_w"].astype(np.float32), line_b=z["line_b"],
                     line_threshold=float(z["line_threshold"]),
                     rate_index={str(t): i for i, t in enumerate(z["rate_keys"])},
-                    rates=z["rates"].astype(np.float32))
+                    rates=z["rates"].astype(np.float32),
+                    line_thresholds=(z["line_thresholds"].astype(np.float64)
+                                     if "line_thresholds" in z.files else None),
+                    line_max_labels=(int(z["line_max_labels"])
+                                     if "line_max_labels" in z.files else 0))
         except (OSError, KeyError, ValueError) as exc:
             raise ModelError(f"unreadable SemEval-2023 model {path}: {exc}") from None
+
+
+def decide_labels(probs: np.ndarray, thresholds: np.ndarray, cap: int) -> np.ndarray:
+    """Which (line, technique) cells are labels: at or above the technique's threshold and
+    among the line's ``cap`` most probable (0: no cap)."""
+    hit = probs >= thresholds
+    if cap:
+        rank = np.argsort(np.argsort(-probs, axis=1, kind="stable"), axis=1, kind="stable")
+        hit &= rank < cap
+    return hit
 
 
 def load_semeval_model(model_dir: Path | None) -> SemevalModel | None:

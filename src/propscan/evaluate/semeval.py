@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from propscan.detect.semeval_features import lines_of
 from propscan.errors import InputNotFound
 from propscan.evaluate.measures import f1, tc_scores
@@ -24,15 +26,18 @@ from propscan.evaluate.ptc import read_articles, read_tc_labels
 
 __all__ = ["Triple", "read_semeval", "paragraph_gold", "nonempty_lines", "set_scores",
            "tc23_scores", "paragraph_scores", "by_category", "frequent_techniques",
-           "baseline_paragraphs"]
+           "baseline_paragraphs", "summarize_folds", "format_result", "category_2023",
+           "cell_micro_f1"]
 
 Triple = tuple[str, int, str]  # (article id, line number from 1, technique)
 
 
 def read_semeval(data_dir: Path) -> tuple[dict[str, str], list[tuple[str, str, int, int]]]:
     """Texts (``articles/``) and span rows (``train-labels-subtask-3-spans.txt``) of a
-    SemEval-2023 subtask 3 directory."""
+    SemEval-2023 subtask 3 directory (or of the ``semeval2023-en-train`` inside it)."""
     data_dir = Path(data_dir)
+    if (data_dir / "semeval2023-en-train").is_dir():
+        data_dir = data_dir / "semeval2023-en-train"
     labels = data_dir / "train-labels-subtask-3-spans.txt"
     if not labels.is_file():
         raise InputNotFound(f"not a SemEval-2023 directory (no {labels.name}): {data_dir}")
@@ -56,6 +61,18 @@ def nonempty_lines(texts: dict[str, str]) -> list[tuple[str, int]]:
     """(article, line number) of every line with a non-space character."""
     return [(aid, number) for aid, text in sorted(texts.items())
             for number, line in enumerate(text.split("\n"), 1) if line.strip()]
+
+
+def category_2023(name: str) -> str:
+    """The SemEval-2023 category of a technique."""
+    from propscan.techniques import get_semeval_technique
+
+    return get_semeval_technique(name).category
+
+
+def cell_micro_f1(pred: np.ndarray, gold: np.ndarray) -> float:
+    """Micro-F1 of two boolean (line, technique) matrices."""
+    return 2 * float((pred & gold).sum()) / max(float(pred.sum() + gold.sum()), 1.0)
 
 
 def set_scores(pred: set, gold: set) -> dict[str, float]:
@@ -124,3 +141,51 @@ def baseline_paragraphs(train_texts: dict[str, str], train_gold: set[Triple],
     best_k = max(range(1, min(max_k, len(ranked)) + 1), default=0,
                  key=lambda k: (set_scores(guess(train_lines, k), train_gold)["f1"], -k))
     return guess(nonempty_lines(test_texts), best_k), best_k
+
+
+def _mean_std(values: list[float]) -> dict[str, float]:
+    return {"mean": float(np.mean(values)), "std": float(np.std(values))}
+
+
+def summarize_folds(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean ± std over folds of each fold's TC23, paragraph and baseline figures, per
+    technique (with the support summed over folds) and per category."""
+    summary: dict[str, Any] = {
+        "tc23_micro_f1": _mean_std([r["tc23"]["micro_f1"] for r in results]),
+        "paragraph_micro_f1": _mean_std([r["paragraph"]["f1"] for r in results]),
+        "baseline_micro_f1": _mean_std([r["baseline"]["f1"] for r in results])}
+    for key in ("tc23", "paragraph"):
+        techs = sorted({t for r in results for t in r[key]["per_technique"]})
+        summary[f"{key}_per_technique"] = {
+            t: {**_mean_std([r[key]["per_technique"].get(t, {}).get("f1", 0.0)
+                             for r in results]),
+                "support": sum(r[key]["per_technique"].get(t, {}).get("support", 0)
+                               for r in results)} for t in techs}
+        cats = sorted({c for r in results for c in r[f"{key}_category"]})
+        summary[f"{key}_per_category"] = {
+            c: _mean_std([r[f"{key}_category"].get(c, {}).get("f1", 0.0) for r in results])
+            for c in cats}
+    return summary
+
+
+def format_result(result: dict[str, Any]) -> str:
+    """Cross-validated figures (``{"evaluation", "mean_std"}``) as a text table (mean ± std
+    over folds)."""
+    s = result["mean_std"]
+
+    def ms(d: dict[str, float]) -> str:
+        return f"{d['mean']:.3f} ± {d['std']:.3f}"
+
+    out = [result["evaluation"],
+           f"TC23 micro-F1 (gold spans)        {ms(s['tc23_micro_f1'])}",
+           f"paragraph micro-F1                {ms(s['paragraph_micro_f1'])}   "
+           f"(trivial baseline {ms(s['baseline_micro_f1'])})", ""]
+    for key, title in (("tc23", "TC23"), ("paragraph", "paragraphs")):
+        out.append(f"{title}: per-technique F1 (support over folds)")
+        out += [f"  {t:<34} {ms(v)}  ({v['support']})"
+                for t, v in sorted(s[f"{key}_per_technique"].items(),
+                                   key=lambda kv: -kv[1]["support"])]
+        out.append(f"{title}: per-category F1")
+        out += [f"  {c:<34} {ms(v)}" for c, v in s[f"{key}_per_category"].items()]
+        out.append("")
+    return "\n".join(out)

@@ -65,17 +65,40 @@ def json_block(value: Any) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def shell(title: str, body: str, nav_pairs: Pairs = ()) -> ExplorerPage:
-    """A whole explorer page (no script) around ``body``."""
-    css, _js = explorer_assets()
+def shell(title: str, body: str, nav_pairs: Pairs = (), *,
+          with_script: bool = False) -> ExplorerPage:
+    """A whole explorer page around ``body``; ``with_script`` adds the explorer's script
+    (and lets it fetch from this server)."""
+    css, js = explorer_assets()
+    script = f"<script>{js}</script>" if with_script else ""
     html = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="referrer" content="no-referrer">'
             f"<title>{escape(title)}</title><style>{css}</style></head>"
             f'<body class="explorer-page"><main class="explorer">{corpus_nav(nav_pairs)}'
-            f"{body}</main></body></html>")
-    return ExplorerPage(html, f"default-src 'none'; style-src {csp_hash(css)}; "
+            f"{body}</main>{script}</body></html>")
+    allowed = f"script-src {csp_hash(js)}; connect-src 'self'; " if with_script else ""
+    return ExplorerPage(html, f"default-src 'none'; style-src {csp_hash(css)}; {allowed}"
                               "img-src data:; base-uri 'none'; form-action 'self'")
+
+
+#: filled by explorer.js from GET /api/v1/corpus/adapt; stays hidden where that answers no
+#: job (a read-only server has no such route)
+_ADAPT_PANEL = (
+    '<section class="adapt" id="adapt" hidden aria-labelledby="h-adapt">'
+    '<h2 id="h-adapt">Adapt the model to these reviews</h2>'
+    '<p id="adapt-summary"></p>'
+    '<p><button type="button" id="adapt-start" hidden></button></p>'
+    '<p id="adapt-status" role="status"></p>'
+    '<progress id="adapt-progress" hidden></progress>'
+    '<div class="table-scroll"><table id="adapt-figures" hidden><caption>Held-out figures '
+    '(each fold of the reviewed articles scored by a model fitted without it)</caption>'
+    '<thead><tr><th scope="col">model</th><th scope="col" class="num">SI precision</th>'
+    '<th scope="col" class="num">SI recall</th><th scope="col" class="num">SI F1</th>'
+    '<th scope="col" class="num">TC micro-F1</th><th scope="col" class="num">ECE</th></tr>'
+    "</thead><tbody></tbody></table></div>"
+    '<p><button type="button" id="adapt-switch" hidden>Switch to the adapted model</button>'
+    "</p></section>")
 
 
 def corpus_nav(pairs: Pairs) -> str:
@@ -215,8 +238,8 @@ def render_list(query: ListQuery, rows: list[dict[str, Any]], total: int,
             f'<div class="pager">{"".join(pager[::-1][:1]) if total > len(rows) else ""}</div>'
             f'<p class="muted">Export this selection: {exports}. JSON API: '
             f'<a href="{href("/api/v1/corpus/articles", [*pairs, *window])}">'
-            "/api/v1/corpus/articles</a>.</p></div></div>")
-    return shell("propscan: corpus", body, pairs)
+            f"/api/v1/corpus/articles</a>.</p>{_ADAPT_PANEL}</div></div>")
+    return shell("propscan: corpus", body, pairs, with_script=True)
 
 
 def render_missing_text(row: dict[str, Any], findings: list[dict[str, Any]], nav: str,

@@ -47,7 +47,7 @@ from propscan.evaluate import si_scores, tc_scores
 from propscan.train.calibration import expected_calibration_error
 
 __all__ = ["DEFAULT_FOLDS", "DEFAULT_MIN_ARTICLES", "ReviewedArticles", "Adaptation",
-           "load_reviewed", "assign_folds", "adapt"]
+           "load_reviewed", "read_reviewed", "assign_folds", "adapt"]
 
 DEFAULT_FOLDS = 5
 #: with 5 folds, 20 articles leave 4+ held out per fold and 16+ to fit on (8+ per inner half
@@ -108,31 +108,37 @@ def _detector_view(text: str, body_start: int | None, body_end: int | None,
 
 def load_reviewed(db: Path) -> ReviewedArticles:
     """The reviewed articles of the batch database ``db`` with their gold."""
-    from propscan.corpus.corrections import gold_findings, reviewed_article_ids
     from propscan.corpus.database import CorpusDatabase
+
+    with CorpusDatabase(db, read_only=True) as corpus, corpus.cursor() as cur:
+        return read_reviewed(cur)
+
+
+def read_reviewed(cur: Any) -> ReviewedArticles:
+    """The reviewed articles with their gold, read through ``cur`` (a cursor of an open
+    database: the web app reads through its own connection, DuckDB allowing one writer)."""
+    from propscan.corpus.corrections import gold_findings, reviewed_article_ids
 
     texts: dict[str, str] = {}
     gold: Gold = []
     left_out: list[str] = []
     digest = hashlib.sha256()
-    with CorpusDatabase(db, read_only=True) as corpus, corpus.cursor() as cur:
-        for aid in reviewed_article_ids(cur):
-            row = cur.execute("SELECT text, body_start, body_end, input_format FROM articles "
-                              "WHERE id = ?", [aid]).fetchone()
-            if row is None or not row[0]:
-                left_out.append(aid)
-                continue
-            text, body_start, body_end, input_format = row
-            clean, offset_map = _detector_view(text, body_start, body_end, input_format)
-            findings = sorted(gold_findings(cur, aid), key=lambda f: (f.start, f.end,
-                                                                       f.technique))
-            digest.update(json.dumps([aid, [(f.start, f.end, f.technique) for f in findings]]
-                                     ).encode())
-            texts[aid] = clean
-            for f in findings:
-                start, end = offset_map.to_clean(f.start, f.end)
-                if end > start:  # a fragment wholly inside removed furniture is not seen
-                    gold.append((aid, f.technique, start, end))
+    for aid in reviewed_article_ids(cur):
+        row = cur.execute("SELECT text, body_start, body_end, input_format FROM articles "
+                          "WHERE id = ?", [aid]).fetchone()
+        if row is None or not row[0]:
+            left_out.append(aid)
+            continue
+        text, body_start, body_end, input_format = row
+        clean, offset_map = _detector_view(text, body_start, body_end, input_format)
+        findings = sorted(gold_findings(cur, aid), key=lambda f: (f.start, f.end, f.technique))
+        digest.update(json.dumps([aid, [(f.start, f.end, f.technique) for f in findings]]
+                                 ).encode())
+        texts[aid] = clean
+        for f in findings:
+            start, end = offset_map.to_clean(f.start, f.end)
+            if end > start:  # a fragment wholly inside removed furniture is not seen
+                gold.append((aid, f.technique, start, end))
     return ReviewedArticles(texts, gold, digest.hexdigest(), left_out)
 
 
@@ -243,15 +249,18 @@ def _fit_all(corpus: Any, id_sets: list[list[str]], names: list[str], workers: i
 
 def adapt(db: Path, base: Detector, *, ptc_dir: Path | None = None,
           folds: int = DEFAULT_FOLDS, min_articles: int = DEFAULT_MIN_ARTICLES,
-          workers: int = 1, progress: Progress = lambda line: None) -> Adaptation:
+          workers: int = 1, progress: Progress = lambda line: None,
+          reviewed: ReviewedArticles | None = None) -> Adaptation:
     """Fit the decoding of ``base`` (a loaded Detector) to the reviewed articles of ``db`` and
     measure it by ``folds``-fold cross-validation over them against the base decoding;
-    ``workers`` > 1 fits that many folds at once in forked processes."""
+    ``workers`` > 1 fits that many folds at once in forked processes. ``reviewed``: the
+    articles already read from ``db`` (:func:`read_reviewed`), else they are read here."""
     from propscan.train.span_fit import ScoredCorpus, decoding_detector
 
     if folds < 2:
         raise ConfigError(f"--folds must be at least 2, got {folds}")
-    reviewed = load_reviewed(db)
+    if reviewed is None:
+        reviewed = load_reviewed(db)
     n = len(reviewed.texts)
     floor = max(min_articles, 2 * folds)
     if n < floor:

@@ -6,10 +6,11 @@ per-technique and per-category F1 (mean ± std over folds); ``--install`` then f
 article and writes ``semeval23.npz`` and ``semeval23_metrics.json`` into the model directory.
 
 The folds are those of the tagger's cross-validation (:func:`propscan.train.data.split_ids`
-with the default fold seed), by article. Each fold's regularisation strengths and paragraph
-threshold are chosen by an inner cross-validation on its training articles only. Only lexical
-features are used (:mod:`propscan.detect.semeval_features`): the shipped tagger saw every one
-of these articles, so its outputs would make these figures optimistic.
+with the default fold seed), by article. Each fold's regularisation strengths, paragraph
+thresholds and label cap are chosen on inner parts of its training articles only (nothing of
+an inner held-out part reaches the inner training lines, word rates included). Only lexical
+features (:mod:`propscan.detect.semeval_features`): the shipped tagger saw every one of these
+articles, so its outputs would make these figures optimistic.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from propscan.detect.semeval import MODEL_FILE, SemevalModel, same_wording
+from propscan.detect.semeval import MODEL_FILE, SemevalModel, decide_labels, same_wording
 from propscan.detect.semeval_features import (
     fragment_dense,
     fragment_terms,
@@ -39,27 +40,45 @@ from propscan.evaluate.semeval import (
     Triple,
     baseline_paragraphs,
     by_category,
+    category_2023,
+    cell_micro_f1,
+    format_result,
     paragraph_gold,
     paragraph_scores,
     read_semeval,
     set_scores,
+    summarize_folds,
     tc23_scores,
 )
 from propscan.train.config import TrainConfig
 from propscan.train.data import split_ids
 
-__all__ = ["Corpus", "prepare", "fold_assignment", "fit", "cross_validate", "main"]
+__all__ = ["Corpus", "FitOptions", "prepare", "fold_assignment", "fit", "cross_validate",
+           "format_result", "main"]
 
 log = logging.getLogger(__name__)
 
-# inverse regularisation strengths, fixed (choosing them inside each fold cost too much time
-# on 2 cores; fold 0 was looked at once for C in 0.3..8, a small optimistic bias)
-FRAGMENT_C = 2.0
-LINE_C = 1.0
+FRAGMENT_CS = (1.0, 2.0, 4.0)  # inverse regularisation strengths tried in each fold
+LINE_CS = (0.5, 1.0, 2.0)
 THRESHOLDS = tuple(float(t) for t in np.round(np.arange(0.10, 0.61, 0.025), 3))
-INNER_FOLDS = 3  # parts of a fold's training articles: cross-fitted rates, threshold choice
+MAX_LABELS = (0, 2, 3, 4)  # most labels per line tried in each fold (0: no cap)
+INNER_FOLDS = 3  # parts of a fold's training articles: every choice is made on these
+RATE_PARTS = 5  # parts for cross-fitting the training lines' rate features
 MIN_DF = 2  # terms in fewer training fragments (lines) are left out of the vocabulary
+CHAR_MIN_DF = 5  # the same for lines' character n-grams (keeps fitting fast)
 RATE_PRIOR = 3  # pseudo-lines added to each key's count: rare words get no extreme rates
+OWN_THRESHOLD_LINES = 40  # techniques on fewer inner lines keep the common threshold
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """What :func:`fit` tries; every choice among them is made on inner parts."""
+
+    fragment_cs: tuple[float, ...] = FRAGMENT_CS
+    line_cs: tuple[float, ...] = LINE_CS
+    max_labels: tuple[int, ...] = MAX_LABELS
+    line_chars: bool = True
+    own_thresholds: bool = True
 
 
 @dataclass
@@ -118,12 +137,16 @@ def fold_assignment(ids: list[str], folds: int, seed: int | None = None) -> dict
     return out
 
 
-def _vocab(term_lists: list[list[str]]) -> dict[str, int]:
+def _vocab(term_lists: list[list[str]], char_min_df: int | None = MIN_DF) -> dict[str, int]:
+    """Terms in at least MIN_DF rows; ``c:`` terms in at least ``char_min_df`` (None: left
+    out)."""
     df: dict[str, int] = {}
     for terms in term_lists:
         for t in set(terms):
             df[t] = df.get(t, 0) + 1
-    return {t: i for i, t in enumerate(sorted(t for t, n in df.items() if n >= MIN_DF))}
+    char_min = char_min_df if char_min_df is not None else len(term_lists) + 1
+    kept = sorted(t for t, n in df.items() if n >= (char_min if t[:2] == "c:" else MIN_DF))
+    return {t: i for i, t in enumerate(kept)}
 
 
 def _matrix(term_lists: list[list[str]], dense: np.ndarray, vocab: dict[str, int]
@@ -158,87 +181,144 @@ def _rates(corpus: Corpus, articles: set[str], classes: tuple[str, ...]
     return {k: j for j, k in enumerate(keys)}, np.minimum(table, 1.0)
 
 
-def _line_matrix(corpus: Corpus, idx: np.ndarray, vocab: dict[str, int],
-                 rate_dense: np.ndarray) -> sparse.csr_matrix:
-    return _matrix([corpus.line_terms[i] for i in idx],
-                   np.hstack([corpus.line_dense[idx], rate_dense]), vocab)
-
-
 def _rate_dense(corpus: Corpus, idx: np.ndarray, index: dict[str, int], table: np.ndarray
                 ) -> np.ndarray:
     return np.array([rate_features(corpus.line_keys[i], index, table) for i in idx],
                     np.float32).reshape(len(idx), -1)
 
 
-def _fit_lines(corpus: Corpus, idx: np.ndarray, rate_dense: np.ndarray,
-               classes: tuple[str, ...]) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
-    """One logistic regression per technique over the lines ``idx`` (rate features given,
-    cross-fitted)."""
+def _cross_rates(corpus: Corpus, idx: np.ndarray, articles: set[str], rate_part: dict[str, int],
+                 classes: tuple[str, ...]) -> np.ndarray:
+    """Rate features of training lines ``idx``, each from ``articles`` outside its own rate
+    part (as a test line's come from articles other than its own)."""
+    owner = np.array([rate_part[corpus.lines[i][0]] for i in idx], np.int64)
+    out = np.zeros((len(idx), 2 * len(classes)), np.float32)
+    for r in np.unique(owner):
+        table = _rates(corpus, {a for a in articles if rate_part[a] != r}, classes)
+        out[owner == r] = _rate_dense(corpus, idx[owner == r], *table)
+    return out
+
+
+def _fit_lines(corpus: Corpus, idx: np.ndarray, rate_dense: np.ndarray, classes: tuple[str, ...],
+               cs: tuple[float, ...], chars: bool
+               ) -> dict[float, tuple[dict[str, int], np.ndarray, np.ndarray]]:
+    """One logistic regression per technique over the lines ``idx``, for each C in ``cs``
+    (warm-started from the previous C)."""
     from sklearn.linear_model import LogisticRegression
 
-    vocab = _vocab([corpus.line_terms[i] for i in idx])
-    x = _line_matrix(corpus, idx, vocab, rate_dense)
-    w, b = np.zeros((x.shape[1], len(classes))), np.zeros(len(classes))
+    vocab = _vocab([corpus.line_terms[i] for i in idx], CHAR_MIN_DF if chars else None)
+    x = _matrix([corpus.line_terms[i] for i in idx],
+                np.hstack([corpus.line_dense[idx], rate_dense]), vocab)
+    out = {c: (vocab, np.zeros((x.shape[1], len(classes))), np.zeros(len(classes))) for c in cs}
     for j, tech in enumerate(classes):
         y = np.array([(*corpus.lines[i], tech) in corpus.gold_lines for i in idx])
-        if y.any():
-            clf = LogisticRegression(C=LINE_C, max_iter=200).fit(x, y)
-            w[:, j], b[j] = clf.coef_[0], clf.intercept_[0]
-        else:
-            b[j] = -20.0  # never seen in these lines: never predicted
-    return vocab, w, b
+        clf = LogisticRegression(max_iter=200, warm_start=True)
+        for c in sorted(cs):
+            if y.any() and not y.all():
+                clf.set_params(C=c).fit(x, y)
+                out[c][1][:, j], out[c][2][j] = clf.coef_[0], clf.intercept_[0]
+            else:
+                out[c][2][j] = -20.0  # never seen in these lines: never predicted
+    return out
 
 
-def fit(corpus: Corpus, articles: set[str]) -> SemevalModel:
-    """Both models fitted on the articles' rows and lines; the paragraph threshold is the
-    best on their lines' inner cross-validated probabilities."""
+def _choose_lines(probs: dict[float, np.ndarray], gold: np.ndarray, options: FitOptions
+                  ) -> tuple[float, float, np.ndarray, int, dict[str, float]]:
+    """The C, thresholds and cap with the best micro-F1 on inner held-out lines: first one
+    common threshold with the cap, then (``own_thresholds``) each frequent technique's own."""
+    scores = {(c, t, k): cell_micro_f1(decide_labels(p, np.full(p.shape[1], t), k), gold)
+              for c, p in probs.items() for t in THRESHOLDS for k in options.max_labels}
+    c, t, k = max(scores, key=lambda key: (scores[key], -key[0], -key[1], -key[2]))
+    thresholds = np.full(gold.shape[1], t)
+    if options.own_thresholds:
+        for j in (int(i) for i in np.flatnonzero(gold.sum(axis=0) >= OWN_THRESHOLD_LINES)):
+            def f1_with(value: float, column: int = j) -> float:
+                trial = thresholds.copy()
+                trial[column] = value
+                return cell_micro_f1(decide_labels(probs[c], trial, k), gold)
+            thresholds[j] = max(THRESHOLDS, key=lambda v: (f1_with(v), -abs(v - t)))
+    inner = {str(cc): max(v for key, v in scores.items() if key[0] == cc) for cc in probs}
+    inner["chosen, own thresholds"] = cell_micro_f1(decide_labels(probs[c], thresholds, k), gold)
+    return c, t, thresholds, k, inner
+
+
+def _choose_fragment_c(corpus: Corpus, articles: set[str], part: dict[str, int],
+                       cs: tuple[float, ...]) -> tuple[float, dict[str, float]]:
+    """The C with the best accuracy (TC23 micro-F1, one name per row) on inner parts."""
     from sklearn.linear_model import LogisticRegression
 
+    right = dict.fromkeys(cs, 0)
+    for j in range(INNER_FOLDS):
+        rows = corpus.row_ids({a for a in articles if part[a] != j})
+        held = corpus.row_ids({a for a in articles if part[a] == j})
+        vocab = _vocab([corpus.frag_terms[i] for i in rows])
+        x = _matrix([corpus.frag_terms[i] for i in rows], corpus.frag_dense[rows], vocab)
+        x_held = _matrix([corpus.frag_terms[i] for i in held], corpus.frag_dense[held], vocab)
+        y_held = np.array([corpus.rows[i][1] for i in held])
+        clf = LogisticRegression(max_iter=300, warm_start=True)
+        for c in sorted(cs):
+            clf.set_params(C=c).fit(x, [corpus.rows[i][1] for i in rows])
+            right[c] += int((clf.predict(x_held) == y_held).sum())
+    accuracy = {str(c): right[c] / max(len(corpus.row_ids(articles)), 1) for c in cs}
+    return max(cs, key=lambda c: (right[c], -c)), accuracy
+
+
+def fit(corpus: Corpus, articles: set[str], options: FitOptions | None = None) -> SemevalModel:
+    """Both models fitted on the articles' rows and lines. Their C, the paragraph thresholds
+    and the label cap are chosen on 3 inner parts of ``articles`` (fit on two, score the
+    third); ``model.info`` records the choices and their inner scores."""
+    from sklearn.linear_model import LogisticRegression
+
+    options = options or FitOptions()
+    ordered = sorted(articles)
+    part = {a: j % INNER_FOLDS for j, a in enumerate(ordered)}
+    rate_part = {a: (j // INNER_FOLDS) % RATE_PARTS for j, a in enumerate(ordered)}
+    fragment_c, fragment_inner = _choose_fragment_c(corpus, articles, part, options.fragment_cs)
     rows = corpus.row_ids(articles)
     f_vocab = _vocab([corpus.frag_terms[i] for i in rows])
     x = _matrix([corpus.frag_terms[i] for i in rows], corpus.frag_dense[rows], f_vocab)
-    clf = LogisticRegression(C=FRAGMENT_C, max_iter=300).fit(x, [corpus.rows[i][1] for i in rows])
+    clf = LogisticRegression(C=fragment_c, max_iter=300).fit(
+        x, [corpus.rows[i][1] for i in rows])
+
     l_classes = tuple(sorted({t[2] for t in corpus.gold_lines if t[0] in articles}))
-    # rate features of the training lines come from the other inner parts (as a test line's
-    # come from articles other than its own), and so do the probabilities that set the threshold
-    part = {a: j % INNER_FOLDS for j, a in enumerate(sorted(articles))}
     idx = corpus.line_ids(articles)
+    gold = np.array([[(*corpus.lines[i], t) in corpus.gold_lines for t in l_classes]
+                     for i in idx], bool).reshape(len(idx), len(l_classes))
     owner = np.array([part[corpus.lines[i][0]] for i in idx])
-    rate_dense = np.zeros((len(idx), 2 * len(l_classes)), np.float32)
+    probs = {c: np.zeros((len(idx), len(l_classes))) for c in options.line_cs}
     for j in range(INNER_FOLDS):
-        table = _rates(corpus, {a for a in articles if part[a] != j}, l_classes)
-        rate_dense[owner == j] = _rate_dense(corpus, idx[owner == j], *table)
-    probs = np.zeros((len(idx), len(l_classes)))
-    for j in range(INNER_FOLDS):
-        vocab, w, b = _fit_lines(corpus, idx[owner != j], rate_dense[owner != j], l_classes)
-        z = _line_matrix(corpus, idx[owner == j], vocab, rate_dense[owner == j]) @ w + b
-        probs[owner == j] = 1 / (1 + np.exp(-z))
-    gold = {t for t in corpus.gold_lines if t[0] in articles}
-
-    def triples(threshold: float) -> set[Triple]:
-        hit = np.argwhere(probs >= threshold)
-        return {(*corpus.lines[idx[r]], l_classes[c]) for r, c in hit}
-
-    threshold = max(THRESHOLDS, key=lambda t: set_scores(triples(t), gold)["f1"])
-    l_vocab, l_w, l_b = _fit_lines(corpus, idx, rate_dense, l_classes)
+        # nothing of the held-out part reaches the inner training lines, rates included
+        kept = {a for a in articles if part[a] != j}
+        train, held = idx[owner != j], idx[owner == j]
+        held_rates = _rate_dense(corpus, held, *_rates(corpus, kept, l_classes))
+        train_rates = _cross_rates(corpus, train, kept, rate_part, l_classes)
+        for c, (vocab, w, b) in _fit_lines(corpus, train, train_rates, l_classes,
+                                           options.line_cs, options.line_chars).items():
+            z = _matrix([corpus.line_terms[i] for i in held],
+                        np.hstack([corpus.line_dense[held], held_rates]), vocab) @ w + b
+            probs[c][owner == j] = 1 / (1 + np.exp(-z))
+    line_c, common, thresholds, cap, line_inner = _choose_lines(probs, gold, options)
+    l_vocab, l_w, l_b = _fit_lines(
+        corpus, idx, _cross_rates(corpus, idx, articles, rate_part, l_classes), l_classes,
+        (line_c,), options.line_chars)[line_c]
     rate_index, rates = _rates(corpus, articles, l_classes)
     f_w, f_b = clf.coef_.T, clf.intercept_
     if len(clf.classes_) == 2:  # sklearn keeps one column for two classes: softmax([0, z])
         f_w, f_b = np.hstack([np.zeros_like(f_w), f_w]), np.array([0.0, f_b[0]])
+    info = {"fragment_c": fragment_c, "fragment_inner_accuracy": fragment_inner,
+            "line_c": line_c, "line_inner_f1": line_inner, "line_threshold": common,
+            "line_max_labels": cap,
+            "line_thresholds": dict(zip(l_classes, map(float, thresholds), strict=True))}
     return SemevalModel(tuple(str(c) for c in clf.classes_), f_vocab, f_w.copy(),
-                        f_b.copy(), l_classes, l_vocab, l_w, l_b, threshold,
-                        rate_index, rates)
+                        f_b.copy(), l_classes, l_vocab, l_w, l_b, common,
+                        rate_index, rates, info, thresholds, cap)
 
 
-def _category(name: str) -> str:
-    from propscan.techniques import get_semeval_technique
-
-    return get_semeval_technique(name).category
-
-
-def evaluate_fold(corpus: Corpus, train: set[str], test: set[str]) -> dict[str, Any]:
-    """Fit on ``train``, score ``test``: TC23, paragraphs, the baseline, per category."""
-    model = fit(corpus, train)
+def evaluate_fold(corpus: Corpus, train: set[str], test: set[str],
+                  options: FitOptions | None = None) -> dict[str, Any]:
+    """Fit on ``train``, score ``test``: TC23, paragraphs, the baseline, per category, and the
+    choices made on ``train``'s inner parts."""
+    model = fit(corpus, train, options)
     pred_tc: list[tuple[str, str, int, int]] = []
     pred_lines: set[Triple] = set()
     for aid in sorted(test):
@@ -253,24 +333,18 @@ def evaluate_fold(corpus: Corpus, train: set[str], test: set[str]) -> dict[str, 
     base, k = baseline_paragraphs({a: corpus.texts[a] for a in train},
                                   {t for t in corpus.gold_lines if t[0] in train},
                                   {a: corpus.texts[a] for a in test})
-    return {"articles": len(test), "line_threshold": model.line_threshold, "baseline_k": k,
+    return {"articles": len(test), "choices": model.info, "baseline_k": k,
             "tc23": tc23_scores(pred_tc, gold_tc),
-            "tc23_category": by_category(_category, pred_tc, gold_tc, 1),
+            "tc23_category": by_category(category_2023, pred_tc, gold_tc, 1),
             "paragraph": paragraph_scores(pred_lines, gold_lines),
-            "paragraph_category": by_category(_category, pred_lines, gold_lines, 2),
+            "paragraph_category": by_category(category_2023, pred_lines, gold_lines, 2),
             "baseline": set_scores(base, gold_lines)}
 
 
-def _mean_std(values: list[float]) -> dict[str, float]:
-    return {"mean": float(np.mean(values)), "std": float(np.std(values))}
-
-
-def cross_validate(data_dir: Path, folds: int = 5) -> dict[str, Any]:
+def cross_validate(data_dir: Path, folds: int = 5, options: FitOptions | None = None
+                   ) -> dict[str, Any]:
     """``folds``-fold cross-validation by article on a SemEval-2023 subtask 3 directory (or a
     directory holding ``semeval2023-en-train``)."""
-    data_dir = Path(data_dir)
-    if (data_dir / "semeval2023-en-train").is_dir():
-        data_dir = data_dir / "semeval2023-en-train"
     texts, rows = read_semeval(data_dir)
     corpus = prepare(texts, rows)
     fold_of = fold_assignment(list(texts), folds)
@@ -278,58 +352,21 @@ def cross_validate(data_dir: Path, folds: int = 5) -> dict[str, Any]:
     for k in range(folds):
         t0 = time.time()
         test = {a for a, f in fold_of.items() if f == k}
-        results.append(evaluate_fold(corpus, set(texts) - test, test))
-        log.info("fold %d: TC23 %.3f, paragraphs %.3f (baseline %.3f), %.0f s", k,
+        results.append(evaluate_fold(corpus, set(texts) - test, test, options or FitOptions()))
+        log.info("fold %d: TC23 %.3f, paragraphs %.3f (baseline %.3f), %.0f s; chose %s", k,
                  results[-1]["tc23"]["micro_f1"], results[-1]["paragraph"]["f1"],
-                 results[-1]["baseline"]["f1"], time.time() - t0)
-    summary: dict[str, Any] = {
-        "tc23_micro_f1": _mean_std([r["tc23"]["micro_f1"] for r in results]),
-        "paragraph_micro_f1": _mean_std([r["paragraph"]["f1"] for r in results]),
-        "baseline_micro_f1": _mean_std([r["baseline"]["f1"] for r in results])}
-    for key, measure in (("tc23", "tc23"), ("paragraph", "paragraph")):
-        techs = sorted({t for r in results for t in r[measure]["per_technique"]})
-        summary[f"{key}_per_technique"] = {
-            t: {**_mean_std([r[measure]["per_technique"].get(t, {}).get("f1", 0.0)
-                             for r in results]),
-                "support": sum(r[measure]["per_technique"].get(t, {}).get("support", 0)
-                               for r in results)} for t in techs}
-        cats = sorted({c for r in results for c in r[f"{key}_category"]})
-        summary[f"{key}_per_category"] = {
-            c: _mean_std([r[f"{key}_category"].get(c, {}).get("f1", 0.0) for r in results])
-            for c in cats}
+                 results[-1]["baseline"]["f1"], time.time() - t0,
+                 {c: v for c, v in results[-1]["choices"].items() if not isinstance(v, dict)})
     return {"evaluation": f"{folds}-fold cross-validation by article (the tagger's folds) on "
                           "the SemEval-2023 re-annotation of the PTC training articles; lexical "
-                          "features only, no output of the shipped tagger",
-            "folds": results, "mean_std": summary}
-
-
-def format_result(result: dict[str, Any]) -> str:
-    """The cross-validated figures as a text table (mean ± std over folds)."""
-    s = result["mean_std"]
-
-    def ms(d: dict[str, float]) -> str:
-        return f"{d['mean']:.3f} ± {d['std']:.3f}"
-
-    out = [result["evaluation"],
-           f"TC23 micro-F1 (gold spans)        {ms(s['tc23_micro_f1'])}",
-           f"paragraph micro-F1                {ms(s['paragraph_micro_f1'])}   "
-           f"(trivial baseline {ms(s['baseline_micro_f1'])})", ""]
-    for key, title in (("tc23", "TC23"), ("paragraph", "paragraphs")):
-        out.append(f"{title}: per-technique F1 (support over folds)")
-        out += [f"  {t:<34} {ms(v)}  ({v['support']})"
-                for t, v in sorted(s[f"{key}_per_technique"].items(),
-                                   key=lambda kv: -kv[1]["support"])]
-        out.append(f"{title}: per-category F1")
-        out += [f"  {c:<34} {ms(v)}" for c, v in s[f"{key}_per_category"].items()]
-        out.append("")
-    return "\n".join(out)
+                          "features only, no output of the shipped tagger; regularisation, "
+                          "thresholds and label cap chosen on 3 inner parts of each fold's "
+                          "training articles",
+            "folds": results, "mean_std": summarize_folds(results)}
 
 
 def install(data_dir: Path, model_dir: Path, metrics: dict[str, Any] | None) -> Path:
     """Fit on every article and write ``semeval23.npz`` (and the figures) into ``model_dir``."""
-    data_dir = Path(data_dir)
-    if (data_dir / "semeval2023-en-train").is_dir():
-        data_dir = data_dir / "semeval2023-en-train"
     texts, rows = read_semeval(data_dir)
     model = fit(prepare(texts, rows), set(texts))
     model.save(model_dir / MODEL_FILE)

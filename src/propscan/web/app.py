@@ -127,9 +127,11 @@ def create_app(*, allow_fetch: bool = False, pipeline: Pipeline | None = None,
         try:
             yield
         finally:
+            # an adapted model switched in (propscan.web.adapt_jobs) is closed here too
+            served = [lane.pipeline for lane in state["lanes"] or ()]
             state["lanes"] = None
-            await run_in_threadpool(small.close)
-            await run_in_threadpool(large.close)
+            for loaded in (small, large, *served):
+                await run_in_threadpool(loaded.close)
             if corpus is not None:
                 await run_in_threadpool(corpus.close)
 
@@ -138,6 +140,7 @@ def create_app(*, allow_fetch: bool = False, pipeline: Pipeline | None = None,
                   description="Find propaganda techniques in news articles, offline.")
     app.state.corpus = corpus
     app.state.read_only = read_only or (corpus is not None and corpus.read_only)
+    app.state.serving = state  # the lanes, whose pipelines an adapted model replaces
     if corpus is not None:
         from propscan.web import explorer, review
 
@@ -145,6 +148,11 @@ def create_app(*, allow_fetch: bool = False, pipeline: Pipeline | None = None,
         # explorer's /api/v1/corpus/articles/{id:path}
         app.include_router(review.router)
         app.include_router(explorer.router)
+        if not app.state.read_only:  # a read-only server has no adapt routes (404)
+            from propscan.web import adapt_jobs
+
+            app.state.adapt_jobs = adapt_jobs.AdaptJobs(corpus)
+            app.include_router(adapt_jobs.router)
 
     @app.exception_handler(PropscanError)
     async def _propscan_error(request: Request, err: PropscanError) -> Response:
@@ -197,10 +205,13 @@ def create_app(*, allow_fetch: bool = False, pipeline: Pipeline | None = None,
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
-        """Liveness, whether the model is loaded, and how busy the analysis lanes are."""
+        """Liveness, whether the model is loaded (and which serves), and how busy the
+        analysis lanes are."""
         lanes = state["lanes"] or ()
+        info = lanes[-1].pipeline.model_info if lanes else {}
         return JSONResponse({
             "ok": True, "model_loaded": bool(lanes), "model_error": state["model_error"],
+            "model": {"name": info["name"], "version": info["version"]} if info else None,
             "version": __version__, "fetch_enabled": allow_fetch,
             "min_confidence": default_threshold,
             "analyses": {lane.name: lane.state for lane in lanes}}, headers=json_headers())

@@ -1,8 +1,121 @@
 (function () {
   "use strict";
+  // The adapt panel of the corpus list: the job from GET /api/v1/corpus/adapt, polled while
+  // it runs, written with textContent only. It stays hidden where that answers no job.
+  var panel = document.getElementById("adapt");
+  if (!panel) { return; }
+  var endpoint = "/api/v1/corpus/adapt";
+  var summary = document.getElementById("adapt-summary");
+  var start = document.getElementById("adapt-start");
+  var status = document.getElementById("adapt-status");
+  var bar = document.getElementById("adapt-progress");
+  var table = document.getElementById("adapt-figures");
+  var switchButton = document.getElementById("adapt-switch");
+
+  function say(text, isError) {
+    status.textContent = text;
+    status.className = isError ? "error" : "";
+  }
+
+  function fixed(x) { return typeof x === "number" ? x.toFixed(3) : ""; }
+
+  function figures(job) {
+    var body = table.querySelector("tbody");
+    while (body.firstChild) { body.removeChild(body.firstChild); }
+    [["served " + job.base_version, job.base], ["adapted " + job.version, job.adapted]]
+      .forEach(function (side) {
+        var row = document.createElement("tr");
+        var f = side[1];
+        [side[0], fixed(f.si_precision), fixed(f.si_recall), fixed(f.si_f1),
+         fixed(f.tc_micro_f1), fixed(f.ece)].forEach(function (value, i) {
+          var cell = document.createElement(i ? "td" : "th");
+          cell.textContent = value;
+          if (i) { cell.className = "num"; }
+          row.appendChild(cell);
+        });
+        body.appendChild(row);
+      });
+    table.hidden = false;
+  }
+
+  function show(job) {
+    var running = job.state === "running";
+    var enough = job.reviewed >= job.floor;
+    panel.hidden = false;
+    bar.hidden = !running;
+    table.hidden = true;
+    switchButton.hidden = true;
+    start.hidden = running || Boolean(job.unavailable);
+    start.disabled = !enough;
+    start.textContent = "Adapt the model on " + job.reviewed + " reviewed article" +
+      (job.reviewed === 1 ? "" : "s");
+    summary.textContent = job.unavailable ? "Adapting is not available: " + job.unavailable + "." :
+      (job.serving ? "Model " + job.serving.version + " serves now. " : "") +
+      (enough ? "" : job.reviewed + " reviewed so far. " + job.floor_note);
+    if (running) {
+      say("Adapting: " + job.stage + (job.fold ? " (fold " + job.fold + " of " + job.folds + ")" : ""), false);
+      if (job.fold) { bar.max = job.folds + 1; bar.value = job.fold; } else { bar.removeAttribute("value"); }
+      window.setTimeout(refresh, 1500);
+    } else if (job.state === "done") {
+      var serving = job.serving && job.serving.version === job.version;
+      say("Done on " + job.articles + " reviewed articles (" + job.findings + " gold findings): model " +
+          job.version + " written to " + job.model_dir + (serving ? "; it serves now." : "."), false);
+      figures(job);
+      switchButton.hidden = Boolean(serving);
+    } else if (job.state === "refused") {
+      say("Not adapted: " + job.reason, true);
+      if (job.base) { figures(job); }
+    } else if (job.state === "failed") {
+      say("Adapting failed: " + job.error, true);
+    } else {
+      say("", false);
+    }
+  }
+
+  function refresh() {
+    fetch(endpoint, { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) { return null; }  // read-only server: no adapting, the panel stays hidden
+      return r.json();
+    }).then(function (job) { if (job) { show(job); } })
+      .catch(function (err) { say("Cannot read the adaptation's state: " + err, true); });
+  }
+
+  function post(url, done) {
+    fetch(url, { method: "POST", credentials: "same-origin" }).then(function (r) {
+      return r.json().then(function (j) { return { ok: r.ok, body: j }; });
+    }).then(function (res) {
+      if (!res.ok) {
+        start.disabled = switchButton.disabled = false;
+        say("Refused: " + (res.body.error || "error"), true);
+        return;
+      }
+      done(res.body);
+    }).catch(function (err) {
+      start.disabled = switchButton.disabled = false;
+      say("Not sent: " + err, true);
+    });
+  }
+
+  start.addEventListener("click", function () {
+    start.disabled = true;
+    post(endpoint, refresh);
+  });
+  switchButton.addEventListener("click", function () {
+    switchButton.disabled = true;
+    say("Loading the adapted model...", false);
+    // once it serves, the refreshed panel says so and hides this button
+    post(endpoint + "/switch", function () { switchButton.disabled = false; refresh(); });
+  });
+  refresh();
+})();
+
+(function () {
+  "use strict";
   // The review panel of the corpus article view. Data comes from an inert JSON block and is
   // only ever written with textContent; corrections go to the server with fetch().
-  var data = JSON.parse(document.getElementById("explorer-data").textContent);
+  var block = document.getElementById("explorer-data");
+  if (!block) { return; }
+  var data = JSON.parse(block.textContent);
   var panel = document.getElementById("review");
   if (!panel || data.read_only) { return; }
   var status = document.getElementById("review-status");
