@@ -45,6 +45,9 @@ SLOW_TESTS: dict[str, tuple[str, ...]] = {
     "test_batch_cli.py": (
         "test_killed_run_resumes_to_every_record_exactly_once",
     ),
+    "test_semeval_cli.py": (
+        "test_evaluate_semeval2023_cross_validates_on_a_few_shared_articles",
+    ),
 }
 
 

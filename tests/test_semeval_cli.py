@@ -137,3 +137,33 @@ def test_ptc_techniques_taxonomy_semeval2023_keeps_the_row_layout(articles_dir: 
     wanted = [line.split("\t") for line in template.read_text().splitlines()]
     assert [(r[0], r[2], r[3]) for r in rows] == [(w[0], w[2], w[3]) for w in wanted]
     assert all(r[1] in SEMEVAL_TECHNIQUE_NAMES for r in rows)
+
+
+def test_evaluate_semeval2023_cross_validates_on_a_few_shared_articles(tmp_path: Path):
+    """`propscan evaluate --taxonomy semeval2023 --folds 2` on 40 of the shared training
+    articles: figures in [0, 1] for each measure, the baseline beside the paragraph figure."""
+    import json
+
+    from tests.conftest import SHARED
+
+    source = SHARED / "data" / "semeval2023-en-train"
+    if not source.is_dir():
+        pytest.skip("../shared/data/semeval2023-en-train is not beside the checkout")
+    data = tmp_path / "semeval"
+    (data / "articles").mkdir(parents=True)
+    chosen = sorted((source / "articles").glob("article*.txt"))[:40]
+    for path in chosen:
+        (data / "articles" / path.name).write_bytes(path.read_bytes())
+    ids = {path.stem.removeprefix("article") for path in chosen}
+    rows = (source / "train-labels-subtask-3-spans.txt").read_text().splitlines(keepends=True)
+    (data / "train-labels-subtask-3-spans.txt").write_text(
+        "".join(r for r in rows if r.split("\t")[0] in ids))
+    result = run_cli("evaluate", "--data", str(data), "--taxonomy", "semeval2023",
+                     "--folds", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)["mean_std"]
+    for measure in ("tc23_micro_f1", "paragraph_micro_f1", "baseline_micro_f1"):
+        assert 0.0 <= figures[measure]["mean"] <= 1.0
+    assert figures["tc23_micro_f1"]["mean"] > 0.2  # frequent names are learnt even from 20
+    failed = run_cli("evaluate", "--data", str(data), "--taxonomy", "semeval2023")
+    assert failed.returncode == 2 and "--folds" in failed.stderr

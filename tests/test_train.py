@@ -119,6 +119,12 @@ def test_cli_refuses_bad_options_before_any_work(tmp_path: Path) -> None:
         layers_alone.stderr
     too_deep = run("--folds", "5", "--unlabelled", str(tmp_path), "--student-layers", "7")
     assert too_deep.returncode == 2 and "the base encoder has 6 layers, not 7" in too_deep.stderr
+    mpnet_folds = run("--folds", "5", "--encoder", "mpnet")
+    assert mpnet_folds.returncode == 2 and "with --folds use --teacher-encoder" in \
+        mpnet_folds.stderr
+    mpnet_alone = run("--folds", "5", "--teacher-encoder", "mpnet")
+    assert mpnet_alone.returncode == 2 and "--teacher-encoder needs --unlabelled" in \
+        mpnet_alone.stderr
     no_folds = run("--scores-only")
     assert no_folds.returncode == 2 and "--scores-only needs --folds" in no_folds.stderr
     all_data_alone = run("--all-data-model")

@@ -8,7 +8,9 @@
   src/propscan/detect/model`` (per fold and once on every article, a teacher tagger labels the
   unlabelled articles for a student, see ``recipe.train_teacher_and_student``; decoding fitted
   on the students' held-out predictions, see ``crossfit``). Without ``--unlabelled``: one
-  tagger per fold and one on every article, no self-training.
+  tagger per fold and one on every article, no self-training. ``--teacher-encoder mpnet``: the
+  teachers are all-mpnet-base-v2 (see ``propscan.train.encoders``), the students MiniLM.
+* an all-mpnet-base-v2 tagger (a teacher, not exported): ``--encoder mpnet``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from propscan.train.config import (
     STAGE1_EPOCHS,
     TrainConfig,
 )
+from propscan.train.encoders import ENCODERS
 
 
 def _positive_int(value: str) -> int:
@@ -76,6 +79,15 @@ def main() -> None:
                              "DIR/full) instead of training one: another run's teachers (for "
                              "students of another depth) or RUN/self-trained (a second round "
                              "of self-training); they must share this run's folds")
+    parser.add_argument("--encoder", choices=list(ENCODERS), default="minilm",
+                        help="base encoder of one model (no --folds): mpnet trains a teacher, "
+                             "not exported (only minilm models are installed)")
+    parser.add_argument("--teacher-encoder", choices=list(ENCODERS), default="minilm",
+                        help="with --unlabelled: base encoder of the teachers trained here (the "
+                             "students stay minilm)")
+    parser.add_argument("--max-articles", type=_positive_int, default=None, metavar="N",
+                        help="fit on the first N training (and unlabelled) articles only "
+                             "(smoke runs)")
     parser.add_argument("--scores-only", action="store_true",
                         help="with --folds: train, write the out-of-fold score caches and stop; "
                              "cross-fit later, e.g. on another machine, with `python -m "
@@ -99,6 +111,11 @@ def main() -> None:
     if args.student_layers is not None and args.student_layers > BASE_LAYERS:
         parser.error(f"--student-layers: the base encoder has {BASE_LAYERS} layers, not "
                      f"{args.student_layers}")
+    if args.encoder != "minilm" and args.folds:
+        parser.error(f"--encoder {args.encoder} trains one model that is not exported; with "
+                     "--folds use --teacher-encoder and --unlabelled")
+    if args.teacher_encoder != "minilm" and args.unlabelled is None:
+        parser.error("--teacher-encoder needs --unlabelled")
     if args.teachers is not None and args.unlabelled is None:
         parser.error("--teachers needs --unlabelled")
     if args.teachers is not None and not args.teachers.is_dir():
@@ -129,7 +146,9 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(epochs=args.epochs, joint_epochs=args.joint_epochs,
                        attention_dropout=args.attention_dropout, threads=args.threads,
                        device=args.device, seed=args.seed, split_seed=args.split_seed,
-                       fold=fold, all_data=args.all_data, unlabelled=args.unlabelled)
+                       fold=fold, all_data=args.all_data, unlabelled=args.unlabelled,
+                       encoder=args.encoder, export=args.encoder == "minilm",
+                       max_articles=args.max_articles)
 
 
 def _run(args: argparse.Namespace, config: TrainConfig) -> None:
@@ -142,6 +161,7 @@ def _run(args: argparse.Namespace, config: TrainConfig) -> None:
         figures = cross_validate(args.data, args.run, config, folds=args.folds,
                                  install=args.install, jobs=args.jobs,
                                  student_layers=args.student_layers, teachers=args.teachers,
+                                 teacher_encoder=args.teacher_encoder,
                                  scores_only=args.scores_only,
                                  all_data_model=args.all_data_model)
         if args.scores_only:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from propscan.errors import ConfigError
+from propscan.train.encoders import ENCODERS
 
 __all__ = ["TrainConfig", "ATTENTION_DROPOUT", "BASE_LAYERS", "STAGE1_EPOCHS", "JOINT_EPOCHS",
            "JOINT_LR", "JOINT_SPAN_WEIGHT"]
@@ -19,8 +20,8 @@ __all__ = ["TrainConfig", "ATTENTION_DROPOUT", "BASE_LAYERS", "STAGE1_EPOCHS", "
 #: CPU it is a large share of each step: a mask is drawn for every (window, head, query, key)
 #: cell, and SDPA leaves its fused kernel; ``make bench-train`` measures it
 ATTENTION_DROPOUT = 0.1
-#: layers of the base encoder (all-MiniLM-L6-v2)
-BASE_LAYERS = 6
+#: layers of the base encoder (all-MiniLM-L6-v2); ``ENCODERS`` has those of the others
+BASE_LAYERS = ENCODERS["minilm"]
 #: the first stage: the token tagger alone (6 + 3 epochs beat 3 + 2 on every fold, MODEL_CARD)
 STAGE1_EPOCHS = 6
 #: the second, joint stage: both heads, from the tagger-only checkpoint, at a lower rate
@@ -38,7 +39,9 @@ class TrainConfig:
 
     * the recipe: ``epochs``, ``joint_epochs``, ``batch_size``, ``lr``, ``span_weight`` (the
       span head's share of the loss; 0: token tagger only), ``attention_dropout``, ``layers``
-      (keep only the base encoder's first layers; None: all ``BASE_LAYERS``);
+      (keep only the base encoder's first layers; None: all of them), ``encoder`` (the base
+      encoder: "minilm", the shipped all-MiniLM-L6-v2, or "mpnet", all-mpnet-base-v2, a
+      teacher only: it cannot be exported, so it needs ``export=False``);
     * where and how: ``threads`` (torch CPU threads), ``device`` ("cuda" trains on a GPU; the
       export always runs on the CPU), ``seed``;
     * which articles: ``split_seed`` draws the fold assignment (None: ``seed``), so models that
@@ -59,6 +62,7 @@ class TrainConfig:
     span_weight: float = 1.0
     attention_dropout: float = ATTENTION_DROPOUT
     layers: int | None = None
+    encoder: str = "minilm"
     threads: int = 2
     device: str = "cpu"
     seed: int = 13
@@ -82,9 +86,14 @@ class TrainConfig:
             raise ConfigError(_bad("span_weight", "0 or more", self.span_weight))
         if not 0 <= self.attention_dropout < 1:
             raise ConfigError(_bad("attention_dropout", "in [0, 1)", self.attention_dropout))
+        if self.encoder not in ENCODERS:
+            raise ConfigError(_bad("encoder", f"one of {', '.join(ENCODERS)}", self.encoder))
+        if self.encoder != "minilm" and self.export:
+            raise ConfigError(_bad("export", f"False with encoder {self.encoder!r} (only "
+                                   "minilm taggers are exported)", self.export))
         if self.layers is not None and not (
-                _is_int(self.layers) and 1 <= self.layers <= BASE_LAYERS):
-            raise ConfigError(_bad("layers", f"None or an int in [1, {BASE_LAYERS}]",
+                _is_int(self.layers) and 1 <= self.layers <= ENCODERS[self.encoder]):
+            raise ConfigError(_bad("layers", f"None or an int in [1, {ENCODERS[self.encoder]}]",
                                    self.layers))
         if self.fold is not None:
             k, n = self.fold if isinstance(self.fold, tuple) and len(self.fold) == 2 else (-1, 0)
@@ -100,7 +109,7 @@ class TrainConfig:
     @property
     def depth(self) -> int:
         """How many encoder layers the tagger has."""
-        return self.layers or BASE_LAYERS
+        return self.layers or ENCODERS[self.encoder]
 
     @property
     def fold_seed(self) -> int:
@@ -111,7 +120,7 @@ class TrainConfig:
         """What a run directory's ``split.json`` records of the recipe."""
         return {"all_data": self.all_data, "unlabelled": str(self.unlabelled or ""),
                 "attention_dropout": self.attention_dropout, "device": self.device,
-                "seed": self.seed, "layers": self.depth}
+                "seed": self.seed, "layers": self.depth, "encoder": self.encoder}
 
 
 def _is_int(value: Any) -> bool:

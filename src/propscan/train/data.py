@@ -18,11 +18,21 @@ N_LABELS = 1 + len(TECHNIQUE_NAMES)  # column 0: inside any fragment; 1..14: tec
 @dataclass
 class Example:
     input_ids: np.ndarray  # (T,)
-    labels: np.ndarray  # (T, N_LABELS) float32; [CLS]/[SEP] rows are ignored via mask
+    labels: np.ndarray  # (T, N_LABELS) float32; [CLS]/[SEP] (<s>/</s>) rows are masked out
     mask: np.ndarray  # (T,) 1 for content tokens
     # gold fragments in the window: rows (first token, end token, technique index), window
     # positions ([CLS] is 0)
     spans: np.ndarray
+
+
+def special_ids(tokenizer) -> tuple[int, int]:
+    """The ids that open and close a window under ``tokenizer``: ``[CLS]``/``[SEP]`` for
+    MiniLM, ``<s>``/``</s>`` for MPNet (whose vocabulary also has a ``[CLS]``, unused), read
+    from its own template."""
+    ids = tokenizer.encode("", add_special_tokens=True).ids
+    if len(ids) != 2:
+        raise ValueError(f"expected a tokenizer that wraps text in two special tokens, got {ids}")
+    return ids[0], ids[1]
 
 
 def split_ids(ids: list[str], seed: int = 13, test_share: float = 0.2,
@@ -61,8 +71,7 @@ def build_examples(tokenizer, texts: dict[str, str], labels: dict[str, list],
     """Windows of the given articles with targets from their gold fragments, or, for the
     articles in ``soft``, from a teacher's per-token probabilities (self-training: such
     windows carry no fragments for the span head)."""
-    cls_id = tokenizer.token_to_id("[CLS]")
-    sep_id = tokenizer.token_to_id("[SEP]")
+    cls_id, sep_id = special_ids(tokenizer)
     examples = []
     for aid in ids:
         tok_ids, offsets = tokenize(tokenizer, texts[aid])

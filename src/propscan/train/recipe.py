@@ -50,7 +50,7 @@ def train_two_stage(data_dir: Path, run_dir: Path, config: TrainConfig, *,
         probs = run_dir / "teacher_probs.npz"
         if not probs.is_file():
             label_unlabelled(teacher, config.unlabelled, probs, config.device,
-                             config.max_articles)
+                             config.max_articles, student_encoder=config.encoder)
         config = replace(config, teacher_probs=probs)
     elif config.unlabelled is not None and config.teacher_probs is None:
         raise ConfigError("unlabelled articles need a teacher to label them")
@@ -67,17 +67,21 @@ def train_two_stage(data_dir: Path, run_dir: Path, config: TrainConfig, *,
 
 def train_teacher_and_student(data_dir: Path, teacher_dir: Path, student_dir: Path,
                               config: TrainConfig, *, student_layers: int | None = None,
-                              train_teacher: bool = True) -> Path:
+                              train_teacher: bool = True, teacher_encoder: str = "minilm"
+                              ) -> Path:
     """Self-training in one go: a tagger trained on the gold articles (not exported) labels
     ``config.unlabelled``; a fresh student learns from the gold and those labels. Returns the
     student's finished model directory. ``student_layers`` gives the student only the base
     encoder's first layers (distillation into a faster model; the teacher keeps
     ``config.layers``). ``train_teacher=False`` takes the finished model in ``teacher_dir`` as
-    it is (another run's teacher, or a student as the teacher of a second round)."""
+    it is (another run's teacher, or a student as the teacher of a second round).
+    ``teacher_encoder`` is the base encoder of a teacher trained here ("mpnet": a stronger
+    teacher); the student is built on ``config.encoder``."""
     if config.unlabelled is None:
         raise ConfigError("self-training needs unlabelled articles (TrainConfig.unlabelled)")
     if train_teacher:
-        train_two_stage(data_dir, teacher_dir, replace(config, unlabelled=None, export=False))
+        train_two_stage(data_dir, teacher_dir, replace(config, unlabelled=None, export=False,
+                                                       encoder=teacher_encoder))
     return train_two_stage(data_dir, student_dir, replace(config, layers=student_layers),
                            teacher=finished_teacher(teacher_dir))
 
@@ -85,7 +89,8 @@ def train_teacher_and_student(data_dir: Path, teacher_dir: Path, student_dir: Pa
 def cross_validate(data_dir: Path, out_dir: Path, config: TrainConfig, *, folds: int = 5,
                    install: Path | None = None, jobs: int = 1,
                    student_layers: int | None = None, teachers: Path | None = None,
-                   scores_only: bool = False, all_data_model: bool = False) -> dict[str, Any]:
+                   teacher_encoder: str = "minilm", scores_only: bool = False,
+                   all_data_model: bool = False) -> dict[str, Any]:
     """Train one two-stage model per fold (resuming finished ones), then score with
     cross-fitting (:func:`propscan.train.crossfit.run`). ``config.fold`` and
     ``config.all_data`` are set per model.
@@ -94,7 +99,8 @@ def cross_validate(data_dir: Path, out_dir: Path, config: TrainConfig, *, folds:
     a student trained on the same fold (:func:`train_teacher_and_student`); the students, in
     ``out_dir/self-trained``, are what is scored and installed. A fold's teacher sees only
     that fold's training articles, so its held-out articles stay unseen. ``student_layers``
-    makes the students smaller than their teachers (the first layers of the base encoder).
+    makes the students smaller than their teachers (the first layers of the base encoder);
+    ``teacher_encoder`` builds the teachers on another encoder ("mpnet").
     ``teachers`` takes each fold's teacher from ``teachers/foldK`` (and ``teachers/full``)
     instead of training one: another run's teachers for students of another depth, or a run's
     students (``RUN/self-trained``) for a second round of self-training. Each must be finished
@@ -133,7 +139,7 @@ def cross_validate(data_dir: Path, out_dir: Path, config: TrainConfig, *, folds:
         teacher_dir = out_dir / name if teachers is None else teachers / name
         return partial(train_teacher_and_student, data_dir, teacher_dir, scored_dir / name,
                        run_config, student_layers=student_layers,
-                       train_teacher=teachers is None)
+                       train_teacher=teachers is None, teacher_encoder=teacher_encoder)
 
     work = [job(name, run_config) for name, run_config in runs]
     if jobs > 1:

@@ -23,7 +23,13 @@ from propscan.errors import ConfigError
 from propscan.evaluate.ptc import read_articles
 from propscan.train.config import TrainConfig
 from propscan.train.data import N_LABELS, Example, build_examples, load_ptc, split_ids
-from propscan.train.model import Tagger, base_model_path, checkpoint_layers, new_tagger
+from propscan.train.encoders import base_encoder_path
+from propscan.train.model import (
+    Tagger,
+    checkpoint_encoder,
+    checkpoint_layers,
+    new_tagger,
+)
 from propscan.train.onnx_export import export_model
 
 __all__ = ["train", "train_step", "collate", "loss_fn", "span_loss"]
@@ -110,10 +116,11 @@ def train(data_dir: Path, run_dir: Path, config: TrainConfig) -> None:
         fit = fit[:config.max_articles]
     (run_dir / "split.json").write_text(json.dumps({"fit": fit, "dev": dev, "test": test,
                                                     **config.recorded()}))
-    tokenizer = load_tokenizer(base_model_path() / "tokenizer.json")
+    tokenizer = load_tokenizer(base_encoder_path(config.encoder) / "tokenizer.json")
     examples = build_examples(tokenizer, texts, labels, fit)
     log(f"{len(fit)} fit articles -> {len(examples)} windows; dev {len(dev)}, test {len(test)}; "
-        f"attention dropout {config.attention_dropout}; device {config.device}")
+        f"encoder {config.encoder}; attention dropout {config.attention_dropout}; "
+        f"device {config.device}")
     if config.teacher_probs is not None:
         examples += _self_training_examples(tokenizer, config, log)
     model = _initial_model(config, log)
@@ -147,9 +154,12 @@ def _self_training_examples(tokenizer, config: TrainConfig,
 
 def _initial_model(config: TrainConfig, log: Callable[[str], None]) -> Tagger:
     """A fresh tagger, or the checkpoint ``config.init`` continues from, on its device."""
-    model = new_tagger(config.attention_dropout, config.layers)
+    model = new_tagger(config.attention_dropout, config.layers, config.encoder)
     if config.init is not None:
         state = torch.load(config.init, map_location="cpu")
+        if (encoder := checkpoint_encoder(state)) != config.encoder:
+            raise ConfigError(f"{config.init} is a {encoder} tagger, this stage "
+                              f"{config.encoder}: train it in a new run directory")
         if (found := checkpoint_layers(state)) != config.depth:
             # strict=False below would silently drop (or leave fresh) the extra layers
             raise ConfigError(f"{config.init} has {found} encoder layers, this stage "
