@@ -177,6 +177,19 @@ def test_old_article_without_text_and_failed_record(client):
     assert missing.status_code == 404 and missing.json()["ok"] is False
 
 
+def test_a_browser_gets_errors_of_explorer_pages_as_pages(client):
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    missing = client.get("/corpus/articles/%3Cb%3Enope", headers=browser)
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "<h1>Not found</h1>" in missing.text and "<b>nope" not in missing.text
+    assert 'href="/corpus"' in missing.text
+    bad = client.get("/corpus?sort=title", headers=browser)
+    assert bad.status_code == 422 and "invalid request" in bad.text and "<h1>" in bad.text
+    # exports and the API answer JSON whatever the client accepts
+    for path in ("/corpus.csv?sort=title", "/api/v1/corpus/articles/nope"):
+        assert client.get(path, headers=browser).json()["ok"] is False
+
+
 def test_review_shows_what_was_reviewed(client):
     r = client.post("/api/v1/corpus/articles/a3/corrections",
                     json={"reviewer": "Ana", "action": "reviewed"})

@@ -63,6 +63,7 @@ from propscan.web.limits import (
 from propscan.web.pages import (
     API_CSP,
     BASE_HEADERS,
+    answers_with_page,
     error_json,
     error_page,
     index_page,
@@ -159,20 +160,24 @@ def create_app(*, allow_fetch: bool = False, pipeline: Pipeline | None = None,
         status = 503 if isinstance(err, ModelError) else err.http_status
         headers = ({"Retry-After": str(err.retry_after_s)} if isinstance(err, ServerBusy)
                    else None)
-        if request.url.path == "/report":
-            return error_page(err.message, status, headers)
+        if _page_wanted(request):
+            return error_page(err.message, status, headers, request.url.path)
         return error_json(err.message, status, err.code, headers)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, err: StarletteHTTPException) -> Response:
+    async def _http_error(request: Request, err: StarletteHTTPException) -> Response:
+        if _page_wanted(request):
+            return error_page(str(err.detail), err.status_code, path=request.url.path)
         return error_json(str(err.detail), err.status_code)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, err: RequestValidationError) -> Response:
+    async def _validation_error(request: Request, err: RequestValidationError) -> Response:
         first = err.errors()[0] if err.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return error_json(f"invalid request: {where}: {first.get('msg', 'bad input')}", 422,
-                          "invalid_request")
+        message = f"invalid request: {where}: {first.get('msg', 'bad input')}"
+        if _page_wanted(request):
+            return error_page(message, 422, path=request.url.path)
+        return error_json(message, 422, "invalid_request")
 
     @app.middleware("http")
     async def _guard(request: Request, call_next: Any) -> Response:
@@ -363,3 +368,8 @@ def _first(articles: list[Article], name: str) -> Article:
     if len(articles) > 1:
         article.warnings.append(f"{name} holds {len(articles)} records; showing the first")
     return article
+
+
+def _page_wanted(request: Request) -> bool:
+    return answers_with_page(request.url.path, request.method,
+                             request.headers.get("accept", ""))

@@ -99,14 +99,29 @@ schema at <a href="/openapi.json">/openapi.json</a>. propscan {escape(__version_
     return html, csp
 
 
-def error_page(message: str, status: int, headers: dict[str, str] | None = None
-               ) -> HTMLResponse:
+#: the explorer's HTML pages, whose errors a browser should see as a page, not as JSON
+_EXPLORER_PAGES = ("/corpus", "/corpus/charts", "/corpus/compare")
+
+
+def answers_with_page(path: str, method: str, accept: str) -> bool:
+    """Whether an error on this request is shown as an HTML page: the analyze form's
+    report, or a browser's GET of an explorer page (the API and exports keep JSON)."""
+    if path == "/report":
+        return True
+    explorer = path in _EXPLORER_PAGES or path.startswith("/corpus/articles/")
+    return explorer and method == "GET" and "text/html" in accept
+
+
+def error_page(message: str, status: int, headers: dict[str, str] | None = None,
+               path: str = "/report") -> HTMLResponse:
     css = _css()
+    heading, back = (("Could not analyze", "/") if path == "/report" else
+                     ("Not found" if status == 404 else "Could not show this page", "/corpus"))
     html = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>propscan: error</title><style>{css}</style></head><body><main>"
-            f'<h1>Could not analyze</h1><p class="notice" role="alert">{escape(message)}</p>'
-            f'<p><a href="/">Back</a></p></main></body></html>')
+            f'<h1>{heading}</h1><p class="notice" role="alert">{escape(message)}</p>'
+            f'<p><a href="{back}">Back</a></p></main></body></html>')
     return page(html, f"default-src 'none'; style-src {csp_hash(css)}; base-uri 'none'",
                 status, headers)
 
