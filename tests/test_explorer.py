@@ -264,3 +264,24 @@ def test_a_second_writer_on_the_same_file_gets_a_one_line_error(client, db_path)
     assert len(lines) == 1 and lines[0].startswith("ConfigError: cannot open database"), (
         run.stdout + run.stderr)
     assert "Traceback" not in run.stderr
+
+
+def test_an_older_database_served_read_only_gets_a_one_line_error(tmp_path):
+    """Read-only, the columns added since schema 1.0 cannot be added: refuse at start, saying
+    how to upgrade, instead of an internal error on every page."""
+    import duckdb
+
+    from propscan.batch.schema import DDL
+
+    old = tmp_path / "old.duckdb"
+    with duckdb.connect(str(old)) as con:
+        con.execute(DDL.split("ALTER TABLE")[0])  # the 1.0 tables, without the newer columns
+    run = subprocess.run([sys.executable, "-m", "propscan", "serve", "--db", str(old),
+                          "--read-only"], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "articles.analysed" in lines[0] and "--read-only" in lines[0]
+    assert "Traceback" not in run.stderr
+    CorpusDatabase(old).open().close()  # opened for writing once, it gains the columns
+    CorpusDatabase(old, read_only=True).open().close()

@@ -45,7 +45,9 @@ class CorpusDatabase(DatabaseHandle):
             self.close()
             raise InputNotFound(f"{self.path}: not a propscan batch database "
                                 "(no articles/spans tables)")
-        if not self.read_only:
+        if self.read_only:
+            self._refuse_older_schema()
+        else:
             from propscan.batch.schema import DDL
             from propscan.corpus.corrections import ensure_corrections_table
 
@@ -53,6 +55,24 @@ class CorpusDatabase(DatabaseHandle):
                 self.con_.execute(DDL)  # an older database gains the newer columns
                 ensure_corrections_table(self.con_)
         return self
+
+    def _refuse_older_schema(self) -> None:
+        """A read-only database cannot gain the columns added since schema 1.0, and every
+        explorer query reads them: say how to upgrade it rather than fail on each page."""
+        from propscan.batch.schema import NEWER_COLUMNS
+
+        assert self.con_ is not None
+        missing = [f"{table}.{name}" for table, columns in NEWER_COLUMNS.items()
+                   for name in columns
+                   if not self.con_.execute(
+                       "SELECT 1 FROM information_schema.columns WHERE table_name = ? AND "
+                       "column_name = ?", [table, name]).fetchone()]
+        if missing:
+            self.close()
+            raise ConfigError(f"{self.path} was written by an older propscan (no "
+                              f"{', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}) "
+                              "and cannot be upgraded read-only: serve it once without "
+                              "--read-only, or run `propscan batch` on it, to add the columns")
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
