@@ -198,6 +198,18 @@ def test_review_shows_what_was_reviewed(client):
     assert re.search(r'id="corrections"><li>[^<]*Ana: reviewed', page)
 
 
+def test_json_and_exports_carry_the_security_headers(client):
+    """The app's middleware puts them on every response; the routes set none themselves."""
+    for response in (client.get("/api/v1/corpus/articles"), client.get("/corpus.csv"),
+                     client.get("/api/v1/corpus/articles/a3"),
+                     client.get("/api/v1/corpus/articles/a3/corrections"),
+                     client.get("/api/v1/corpus/adapt")):
+        assert response.status_code == 200, response.request.url
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["content-security-policy"] == ("default-src 'none'; "
+                                                               "frame-ancestors 'none'")
+
+
 def test_read_only_hides_review(db_path, client):
     app = create_app(pipeline=Pipeline(detect=False), corpus=CorpusDatabase(db_path),
                      read_only=True)

@@ -12,15 +12,7 @@ from propscan.report.corpus import render_report
 
 
 def test_corpus_report_fits_a_phone_screen(tmp_path: Path) -> None:
-    corpus = tmp_path / "in"
-    corpus.mkdir()
-    for i in range(3):
-        (corpus / f"a{i}.txt").write_text(f"Title {i}\n\nSome plain words of article {i}.\n",
-                                          encoding="utf-8")
-    db = tmp_path / "c.duckdb"
-    with open_store(db=db) as store:
-        assert run_batch([corpus], store, PipelineSettings(detect=False)).ok == 3
-    page = render_report(db, min_words=0)
+    page = render_report(_store_without_detection(tmp_path), min_words=0)
     assert "<meta name='viewport' content='width=device-width, initial-scale=1'>" in page
     # headers wrap between words only; a wide table scrolls in its own box, not the page
     assert re.search(r"th\{[^}]*overflow-wrap:normal;word-break:normal", page)

@@ -39,7 +39,6 @@ from propscan.corpus.database import CorpusDatabase
 from propscan.errors import AdaptConflict, ModelUnavailable, PropscanError, ReadOnlyCorpus
 from propscan.pipeline import Pipeline
 from propscan.web.limits import AnalysisLane
-from propscan.web.pages import API_CSP, BASE_HEADERS
 
 __all__ = ["router", "AdaptJobs", "AdaptConflict", "FOLDS", "FLOOR"]
 
@@ -162,11 +161,6 @@ class AdaptJobs:
 
 # -- routes ----------------------------------------------------------------------------------
 
-def _json(content: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(content, status_code=status,
-                        headers={**BASE_HEADERS, "Content-Security-Policy": API_CSP})
-
-
 def _jobs(request: Request) -> AdaptJobs:
     if getattr(request.app.state, "read_only", True):
         raise ReadOnlyCorpus("this server is read-only (--read-only): adapting is off")
@@ -211,7 +205,7 @@ def adapt_state(request: Request) -> JSONResponse:
     with jobs.corpus.cursor() as cur:
         reviewed = len(reviewed_article_ids(cur))
     lanes = _lanes(request)
-    return _json({"ok": True, **jobs.snapshot(), "reviewed": reviewed, "floor": FLOOR,
+    return JSONResponse({"ok": True, **jobs.snapshot(), "reviewed": reviewed, "floor": FLOOR,
                   "floor_note": floor_note(), "unavailable": _why_not(lanes),
                   "serving": _serving(lanes)})
 
@@ -225,7 +219,8 @@ def start_adapt(request: Request) -> JSONResponse:
     if reason:
         raise ModelUnavailable(f"cannot adapt: {reason}")
     served = lanes[-1].pipeline
-    return _json({"ok": True, **jobs.start(_model_dir(served), served.threads)}, 202)
+    return JSONResponse({"ok": True, **jobs.start(_model_dir(served), served.threads)},
+                        status_code=202)
 
 
 def _swap(lane: AnalysisLane, new: Pipeline) -> Any:
@@ -266,4 +261,4 @@ async def switch_model(request: Request) -> JSONResponse:
             await run_in_threadpool(new.close)
             raise
     log.info("now serving model %s from %s", job["version"], model_dir)
-    return _json({"ok": True, "serving": _serving(lanes), "model_dir": str(model_dir)})
+    return JSONResponse({"ok": True, "serving": _serving(lanes), "model_dir": str(model_dir)})

@@ -205,9 +205,6 @@ def create_app(*, allow_fetch: bool = False, pipeline: Pipeline | None = None,
         small, large = lanes
         return await (small if size <= limits.small_request_bytes else large).run(work)
 
-    def json_headers() -> dict[str, str]:
-        return {**BASE_HEADERS, "Content-Security-Policy": API_CSP}
-
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         """Liveness, whether the model is loaded (and which serves), and how busy the
@@ -219,7 +216,7 @@ def create_app(*, allow_fetch: bool = False, pipeline: Pipeline | None = None,
             "model": {"name": info["name"], "version": info["version"]} if info else None,
             "version": __version__, "fetch_enabled": allow_fetch,
             "min_confidence": default_threshold,
-            "analyses": {lane.name: lane.state for lane in lanes}}, headers=json_headers())
+            "analyses": {lane.name: lane.state for lane in lanes}})
 
     @app.get("/api/v1/techniques")
     async def techniques() -> JSONResponse:
@@ -230,8 +227,7 @@ def create_app(*, allow_fetch: bool = False, pipeline: Pipeline | None = None,
             for t in TECHNIQUES], "techniques_2023": [
             {"name": t.name, "label": t.label, "category": t.category,
              "definition": t.definition, "colour": category_colour(t.category)}
-            for t in map(get_semeval_technique, SEMEVAL_TECHNIQUE_NAMES)]},
-            headers=json_headers())
+            for t in map(get_semeval_technique, SEMEVAL_TECHNIQUE_NAMES)]})
 
     @app.post("/api/v1/analyze", openapi_extra={"requestBody": {
         "required": True, "content": {"application/json": {"schema": _RECORD_SCHEMA}}}})
@@ -265,7 +261,7 @@ def create_app(*, allow_fetch: bool = False, pipeline: Pipeline | None = None,
         if format == "html":
             report = render_report(article)
             return page(report.html, report_csp(report))
-        return JSONResponse(article.to_dict(), headers=json_headers())
+        return JSONResponse(article.to_dict())
 
     async def fetch_into(record: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """The record with the page at its ``url`` as ``html`` or ``text``, and its size."""

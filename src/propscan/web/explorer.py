@@ -37,7 +37,7 @@ from propscan.report.explorer_charts import (
 )
 from propscan.report.explorer_compare import compare_form, side_name
 from propscan.report.html import render_report
-from propscan.web.pages import API_CSP, BASE_HEADERS, page
+from propscan.web.pages import page
 
 __all__ = ["router", "list_query"]
 
@@ -107,7 +107,8 @@ Listing = Annotated[q.ListQuery, Depends(list_query)]
 Selection = Annotated[q.CorpusFilter, Depends(corpus_filter)]
 
 
-def _db(request: Request) -> CorpusDatabase:
+def served_corpus(request: Request) -> CorpusDatabase:
+    """The database this server explores (the explorer's and the review API's)."""
     db = getattr(request.app.state, "corpus", None)
     if db is None:
         raise InputNotFound("no corpus database is served here; start the server with "
@@ -116,19 +117,19 @@ def _db(request: Request) -> CorpusDatabase:
 
 
 def _read_only(request: Request) -> bool:
-    return bool(getattr(request.app.state, "read_only", True)) or _db(request).read_only
+    return bool(getattr(request.app.state, "read_only", True)) or served_corpus(request).read_only
 
 
 def _json(value: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(json.loads(json.dumps(value, default=str)), status_code=status,
-                        headers={**BASE_HEADERS, "Content-Security-Policy": API_CSP})
+    # dates and other non-JSON values as strings; the app's middleware adds the headers
+    return JSONResponse(json.loads(json.dumps(value, default=str)), status_code=status)
 
 
 # -- pages ---------------------------------------------------------------------------------
 
 @router.get("/corpus", include_in_schema=False)
 def corpus_page(request: Request, query: Listing) -> Response:
-    with _db(request).cursor() as cur:
+    with served_corpus(request).cursor() as cur:
         rows = q.list_articles(cur, query)
         total = q.count_articles(cur, query.filter)
         facets = q.facets(cur, query.filter)
@@ -139,7 +140,7 @@ def corpus_page(request: Request, query: Listing) -> Response:
 @router.get("/corpus/articles/{article_id:path}", include_in_schema=False)
 def article_page(request: Request, article_id: str, query: Listing) -> Response:
     pairs = query.params()
-    with _db(request).cursor() as cur:
+    with served_corpus(request).cursor() as cur:
         row = q.article_row(cur, article_id)
         if row is None:
             raise InputNotFound(f"no article {article_id[:200]!r} in this corpus")
@@ -188,7 +189,7 @@ def charts_page(request: Request, selection: Selection, top: Annotated[int, Quer
         return listed(selection.but(techniques=tuple(dict.fromkeys((*selection.techniques,
                                                                      *names)))))
 
-    with _db(request).cursor() as cur:
+    with served_corpus(request).cursor() as cur:
         total = q.count_articles(cur, selection)
         months = month_series(q.stats(cur, selection, "month"))
         outlets = q.stats(cur, selection, "outlet", top=top)
@@ -219,7 +220,7 @@ def compare_page(request: Request, selection: Selection,
                                 date_to=_date(end, f"{low}_to") or selection.date_to)
         sides.append((tag, changed))
     out, bars = [], []
-    with _db(request).cursor() as cur:
+    with served_corpus(request).cursor() as cur:
         for tag, side in sides:
             out.append({**q.totals(cur, side), "name": side_name(tag, side),
                         "link": href("/corpus", side.params()), "techniques": {
@@ -268,7 +269,7 @@ def _json_lines(key: str, rows: Iterable[dict[str, Any]]) -> Iterator[str]:
 
 
 def _export(request: Request, query: q.ListQuery, what: str, kind: str) -> Response:
-    db = _db(request)
+    db = served_corpus(request)
 
     def rows() -> Iterator[dict[str, Any]]:
         with db.cursor() as cur:
@@ -281,7 +282,6 @@ def _export(request: Request, query: q.ListQuery, what: str, kind: str) -> Respo
     name = f"corpus-{what}.{kind}"
     media = "text/csv; charset=utf-8" if kind == "csv" else "application/json"
     return StreamingResponse(body, media_type=media, headers={
-        **BASE_HEADERS, "Content-Security-Policy": API_CSP,
         "Content-Disposition": f'attachment; filename="{name}"'})
 
 
@@ -311,7 +311,7 @@ def findings_json(request: Request, query: Listing) -> Response:
 def api_articles(request: Request, query: Listing) -> JSONResponse:
     """A page of articles (``id, title, outlet, published, language, words, findings, rate,
     analysed, url``); ``rate`` is findings per 1,000 words, null for articles not analysed."""
-    with _db(request).cursor() as cur:
+    with served_corpus(request).cursor() as cur:
         rows = q.list_articles(cur, query)
         total = q.count_articles(cur, query.filter)
     return _json({"ok": True, "total": total, "limit": query.limit, "offset": query.offset,
@@ -324,7 +324,7 @@ def api_stats(request: Request, selection: Selection,
               by: Annotated[Literal["technique", "category", "outlet", "month"], Query()],
               top: Annotated[int, Query(ge=0, le=10_000, description="outlets: the top N by "
                                         "articles (0: all)")] = 0) -> JSONResponse:
-    with _db(request).cursor() as cur:
+    with served_corpus(request).cursor() as cur:
         rows = q.stats(cur, selection, by, top=top if by == "outlet" else 0)
     return _json({"ok": True, "by": by, "rows": rows})
 
@@ -332,7 +332,7 @@ def api_stats(request: Request, selection: Selection,
 @router.get("/api/v1/corpus/articles/{article_id:path}", summary="One stored article")
 def api_article(request: Request, article_id: str) -> JSONResponse:
     """The ``analyze`` JSON of the article, with its findings as stored."""
-    with _db(request).cursor() as cur:
+    with served_corpus(request).cursor() as cur:
         row = q.article_row(cur, article_id)
         if row is None:
             raise InputNotFound(f"no article {article_id[:200]!r} in this corpus")

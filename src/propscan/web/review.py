@@ -12,8 +12,6 @@ as PropscanErrors and rendered by the app's one handler in its standard JSON sha
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictInt, StrictStr
@@ -25,8 +23,8 @@ from propscan.corpus.corrections import (
     add_correction,
     corrections_for,
 )
-from propscan.errors import InputNotFound, ReadOnlyCorpus
-from propscan.web.pages import API_CSP, BASE_HEADERS
+from propscan.errors import ReadOnlyCorpus
+from propscan.web.explorer import served_corpus
 
 __all__ = ["router"]
 
@@ -45,25 +43,12 @@ class CorrectionRequest(BaseModel):
     new_technique: StrictStr | None = Field(None, description="relabel: the new technique")
 
 
-def _corpus(request: Request) -> Any:
-    corpus = getattr(request.app.state, "corpus", None)
-    if corpus is None:
-        raise InputNotFound("no corpus database is served (start the server with "
-                            "`propscan serve --db FILE`)")
-    return corpus
-
-
-def _json(content: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(content, status_code=status,
-                        headers={**BASE_HEADERS, "Content-Security-Policy": API_CSP})
-
-
 # ``:path``: article ids are often URLs, slashes included
 @router.post("/articles/{article_id:path}/corrections", status_code=201)
 def post_correction(article_id: str, body: CorrectionRequest, request: Request
                     ) -> JSONResponse:
     """Record one correction (accept, reject, relabel, add, reviewed) of the article."""
-    corpus = _corpus(request)
+    corpus = served_corpus(request)
     if corpus.read_only or getattr(request.app.state, "read_only", False):
         raise ReadOnlyCorpus("this server is read-only (--read-only): review is off")
     correction = Correction(article_id=article_id, reviewer=body.reviewer.strip(),
@@ -71,12 +56,12 @@ def post_correction(article_id: str, body: CorrectionRequest, request: Request
                             technique=body.technique, new_technique=body.new_technique)
     with corpus.write_lock, corpus.cursor() as cur:
         stored = add_correction(cur, correction)
-    return _json({"ok": True, "correction": stored.to_dict()}, 201)
+    return JSONResponse({"ok": True, "correction": stored.to_dict()}, status_code=201)
 
 
 @router.get("/articles/{article_id:path}/corrections")
 def get_corrections(article_id: str, request: Request) -> JSONResponse:
     """The article's corrections, oldest first."""
-    with _corpus(request).cursor() as cur:
+    with served_corpus(request).cursor() as cur:
         found = corrections_for(cur, article_id)
-    return _json({"ok": True, "corrections": [c.to_dict() for c in found]})
+    return JSONResponse({"ok": True, "corrections": [c.to_dict() for c in found]})
