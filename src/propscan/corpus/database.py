@@ -62,11 +62,10 @@ class CorpusDatabase(DatabaseHandle):
         from propscan.batch.schema import NEWER_COLUMNS
 
         assert self.con_ is not None
+        present = set(self.con_.execute(
+            "SELECT table_name, column_name FROM information_schema.columns").fetchall())
         missing = [f"{table}.{name}" for table, columns in NEWER_COLUMNS.items()
-                   for name in columns
-                   if not self.con_.execute(
-                       "SELECT 1 FROM information_schema.columns WHERE table_name = ? AND "
-                       "column_name = ?", [table, name]).fetchone()]
+                   for name in columns if (table, name) not in present]
         if missing:
             self.close()
             raise ConfigError(f"{self.path} was written by an older propscan (no "
