@@ -168,6 +168,10 @@ def test_adapting_on_consistent_reviews_writes_a_model_that_analyze_and_batch_us
     assert pooled["adapted"]["si_f1"] >= pooled["base"]["si_f1"]
     assert pooled["adapted"]["tc_micro_f1"] >= pooled["base"]["tc_micro_f1"]
     assert "24 reviewed articles" in (out / "MODEL_CARD.md").read_text()
+    # each part of the span stage says whether it was refitted or kept from the base
+    assert {config["technique_model"], config["real_model"]} <= {"base", "refitted"}
+    kept = [line for line in result.output.splitlines() if line.startswith("The adapted model")]
+    assert len(kept) == 1 and kept[0] in (out / "MODEL_CARD.md").read_text()
 
     # a new article with the phrase these reviewers never count: the base model flags it,
     # the adapted one has learned not to

@@ -14,8 +14,10 @@ import pytest
 from propscan.detect import DecodingConfig, Detector
 from propscan.detect.span_model import (
     DENSE_NAMES,
+    SpanFeatures,
     SpanModel,
     lexical_tokens,
+    merge_span_models,
     repetition_count,
     span_features,
 )
@@ -142,6 +144,70 @@ def test_cross_fitted_decoding_on_real_scores(twelve_encoded) -> None:
     res = evaluate_scores(fitted, {i: texts[i] for i in ids[8:]}, gold, scores=encoded)
     assert res["si"]["n_pred"] > 0 and 0.0 < res["si"]["f1"] <= 1.0
     assert 0.0 < res["tc"]["micro_f1"] <= 1.0
+
+
+def _random_model(rng: np.random.Generator, vocab: list[str]) -> SpanModel:
+    width = len(DENSE_NAMES) + len(vocab)
+    return SpanModel(vocab, rng.normal(size=len(DENSE_NAMES)).astype(np.float32),
+                     rng.uniform(0.5, 2.0, len(DENSE_NAMES)).astype(np.float32),
+                     rng.normal(size=width).astype(np.float32), float(rng.normal()),
+                     rng.normal(size=(len(TECHNIQUE_NAMES), width)).astype(np.float32),
+                     rng.normal(size=len(TECHNIQUE_NAMES)).astype(np.float32),
+                     np.array([0.0, 0.3, 1.0]), np.array([0.0, 0.5, 0.9]))
+
+
+def test_merged_span_model_gives_each_parts_probabilities_exactly() -> None:
+    """adapt keeps a base part beside a refitted one: one model, two vocabularies and
+    scalings, and the probabilities of each part unchanged."""
+    rng = np.random.default_rng(0)
+    words = [f"w:{w}" for w in ("crooked", "traitor", "glorious", "never", "again", "shame")]
+    tech, real = _random_model(rng, words[:4]), _random_model(rng, words[2:])
+    feats = SpanFeatures(rng.normal(size=(5, len(DENSE_NAMES))).astype(np.float32),
+                         [[], words[:1], words[1:3], words[3:], ["w:unseen"]])
+    merged = merge_span_models(tech, real)
+    assert merged.vocab == sorted(words)
+    x = merged.matrix(feats)
+    np.testing.assert_allclose(merged.p_real(x), real.p_real(real.matrix(feats)), rtol=1e-4)
+    np.testing.assert_allclose(merged.p_technique(x), tech.p_technique(tech.matrix(feats)),
+                               rtol=1e-4, atol=1e-6)
+    assert merged.calibrate(np.array([0.3])) == pytest.approx(0.5)
+
+
+def test_a_base_span_model_competes_with_refits_in_fit_decoding(twelve_encoded) -> None:
+    """With a base span model (adapt's case), its parts are kept where refits from a handful
+    of articles score lower on the inner split; a kept technique regression is the base's,
+    its biases at most shifted."""
+    pytest.importorskip("sklearn")
+    texts, gold, ids, encoded = twelve_encoded
+    corpus = span_fit.ScoredCorpus(texts, gold, {i: sc for i, (sc, _) in encoded.items()},
+                                   {i: st for i, (_, st) in encoded.items()})
+    with Detector(threads=2).load() as shipped:
+        base = shipped.span_model_
+    assert base is not None
+    config, model, _ = span_fit.fit_decoding(corpus, ids[:8], base)
+    # a 14-way regression refitted on 4 articles a half names techniques worse than the
+    # shipped one, fitted on 371
+    assert config["technique_model"] in ("base", "shifted") and config["technique_c"] is None
+    assert config["real_model"] in ("base", "refitted")
+    feats, _ = corpus.gold_matrix_parts(ids[8:])
+    shift = ((model.matrix(feats) @ model.tech_w.T + model.tech_b)
+             - (base.matrix(feats) @ base.tech_w.T + base.tech_b))
+    assert np.ptp(shift, axis=0).max() < 1e-3  # the same for every span: a bias shift
+    assert (np.abs(shift).max() < 1e-3) == (config["technique_model"] == "base")
+    # without a base, the config says nothing of kept parts (the shipped fit's config.json)
+    config, _, _ = span_fit.fit_decoding(corpus, ids[:8])
+    assert "technique_model" not in config and config["technique_c"] in span_fit.TECH_C
+
+
+def test_a_technique_shift_moves_the_prior_towards_the_labels() -> None:
+    pytest.importorskip("scipy")
+    logits = np.zeros((40, len(TECHNIQUE_NAMES)))
+    logits[:, 0] = 1.0  # the base prefers technique 0 everywhere
+    labels = np.full(40, 5)
+    shift = span_fit._fit_shift(logits, labels)
+    assert (logits + shift).argmax(axis=1).tolist() == [5] * 40
+    agreeing = span_fit._fit_shift(logits, logits.argmax(axis=1))
+    assert (logits + agreeing).argmax(axis=1).tolist() == [0] * 40
 
 
 def test_too_few_annotated_articles_is_a_clear_error_not_a_solver_traceback(

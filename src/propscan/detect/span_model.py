@@ -30,9 +30,9 @@ import numpy as np
 from propscan.detect.windows import token_range
 from propscan.techniques import TECHNIQUE_NAMES
 
-__all__ = ["SpanModel", "SpanFeatures", "TokenStates", "span_features", "span_head_log_probs",
-           "DENSE_NAMES", "lexical_tokens", "repetition_count", "NormalisedText", "is_quoted",
-           "normalise_words", "SPAN_CONTEXT_TOKENS"]
+__all__ = ["SpanModel", "merge_span_models", "SpanFeatures", "TokenStates", "span_features",
+           "span_head_log_probs", "DENSE_NAMES", "lexical_tokens", "repetition_count",
+           "NormalisedText", "is_quoted", "normalise_words", "SPAN_CONTEXT_TOKENS"]
 
 _N_TECH = len(TECHNIQUE_NAMES)
 _WORD = re.compile(r"\w+(?:[-']\w+)*")
@@ -292,3 +292,35 @@ class SpanModel:
             return None
         token = self.vocab[present[best]]
         return f"word “{token[2:]}”" if token.startswith("w:") else f"follows “{token[2:]}”"
+
+
+def _reexpressed(w: np.ndarray, b: np.ndarray, source: SpanModel, target: SpanModel
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Weights ``w`` (rows × width of ``source``) and biases ``b`` of a regression on
+    ``source``'s features, rewritten for ``target``'s scaling and vocabulary: the same logits
+    for every span (tokens missing from ``target``'s vocabulary must have no weight)."""
+    d = len(DENSE_NAMES)
+    dense = w[:, :d]
+    # dense·(x - m)/s + b == dense·s'/s·(x - m')/s' + b + dense·(m' - m)/s
+    new_b = b + (dense * ((target.dense_mean - source.dense_mean) / source.dense_std)).sum(1)
+    new_w = np.zeros((w.shape[0], d + len(target.vocab)), np.float32)
+    new_w[:, :d] = dense * (target.dense_std / source.dense_std)
+    cols = [d + target.index[t] for t in source.vocab]
+    new_w[:, cols] = w[:, d:]
+    return new_w, new_b.astype(np.float32)
+
+
+def merge_span_models(tech: SpanModel, real: SpanModel) -> SpanModel:
+    """One span model with ``tech``'s technique regression and ``real``'s p(real) regression
+    and calibration, giving exactly the probabilities each gives: the union of their
+    vocabularies, ``real``'s feature scaling (``propscan adapt`` keeps a base model's part
+    when refitting it does not help)."""
+    vocab = sorted(set(tech.vocab) | set(real.vocab))
+    width = len(DENSE_NAMES) + len(vocab)
+    out = SpanModel(vocab, real.dense_mean.copy(), real.dense_std.copy(),
+                    np.zeros(width, np.float32), 0.0, np.zeros((_N_TECH, width), np.float32),
+                    np.zeros(_N_TECH, np.float32), real.calib_x.copy(), real.calib_y.copy())
+    real_w, real_b = _reexpressed(real.real_w[None, :], np.array([real.real_b]), real, out)
+    out.real_w, out.real_b = real_w[0], float(real_b[0])
+    out.tech_w, out.tech_b = _reexpressed(tech.tech_w, tech.tech_b, tech, out)
+    return out

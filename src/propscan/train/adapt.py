@@ -3,7 +3,11 @@
 The tagger stays as shipped; what is cheap to refit from its outputs is refitted on the
 articles a user reviewed (their gold: :func:`propscan.corpus.corrections.gold_findings`): the
 candidate decoder settings, the span model (p(real) and the technique classifier) and the
-confidence calibration, by :func:`propscan.train.span_fit.fit_decoding`.
+confidence calibration, by :func:`propscan.train.span_fit.fit_decoding`. The base model's
+technique classifier (as it is, or with its biases shifted to the reviewed articles' mix of
+techniques) and p(real) regression compete with the refitted ones on an inner split of the
+reviewed articles, so a part that refitting does not improve is kept (the shipped classifier
+learned from all 371 PTC articles; a refit from a few dozen may know less).
 
 1. The base tagger encodes every reviewed article once (its cleaned text, as the detector sees
    it at analysis time), and, with ``ptc_dir``, a sample of PTC training articles.
@@ -18,10 +22,7 @@ tagger was trained on every PTC training article, so its outputs on them are in-
 confident and more often right than on new text. They pull the span stage towards trusting the
 tagger; the k-fold figures, scored on reviewed articles only, show whether that helps.
 
-What is not measured here: the gain on a domain the base model never saw. Simulating a user
-(a fold's tagger as base, its held-out PTC articles as the user's material) needs the fold
-taggers, trained on a GPU (tools/gpu/README.md); with the shipped tagger, trained on every PTC
-training article, any such figure on PTC articles is in-sample.
+``tools/simulate_adapt.py`` measures all this on PTC articles a fold's tagger did not see.
 
 Needs scikit-learn and scipy (train extra); no torch.
 """
@@ -208,7 +209,7 @@ def _merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 Fit = tuple[dict[str, Any], SpanModel, dict[str, float]]
-_FORKED: Any = None  # the ScoredCorpus fork workers inherit
+_FORKED: Any = None  # (ScoredCorpus, base SpanModel or None, reviewed ids): fork workers' view
 
 
 def _fit_forked(ids: list[str]) -> Fit:
@@ -217,17 +218,19 @@ def _fit_forked(ids: list[str]) -> Fit:
     from propscan.train.span_fit import fit_decoding
 
     # one BLAS thread, as in propscan.train.crossfit: the same figures on every machine
+    corpus, base, reviewed = _FORKED
     with threadpool_limits(limits=1):
-        return fit_decoding(_FORKED, ids)
+        return fit_decoding(corpus, ids, base, target=reviewed)
 
 
-def _fit_all(corpus: Any, id_sets: list[list[str]], names: list[str], workers: int,
+def _fit_all(corpus: Any, base: SpanModel | None, reviewed: list[str],
+             id_sets: list[list[str]], names: list[str], workers: int,
              progress: Progress) -> list[Fit]:
     """:func:`fit_decoding` on each id set (called ``names`` in progress lines), ``workers``
     at a time in forked processes (only numpy and scikit-learn run there, never the
-    tagger)."""
+    tagger); ``base``'s parts compete with refitted ones on the ``reviewed`` articles."""
     global _FORKED
-    _FORKED = corpus
+    _FORKED = (corpus, base, reviewed)
     try:
         if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
             with ProcessPoolExecutor(min(workers, len(id_sets)),
@@ -296,7 +299,8 @@ def adapt(db: Path, base: Detector, *, ptc_dir: Path | None = None,
                  + (f" and {len(ptc_ids)} PTC articles" if ptc_ids else ""))
     if workers > 1:
         progress(f"fitting {len(names)} models, {workers} at a time")
-    fits = _fit_all(corpus, [*train_sets, final_ids], names, workers, progress)
+    fits = _fit_all(corpus, base.span_model_, sorted(reviewed.texts), [*train_sets, final_ids],
+                    names, workers, progress)
     per_fold: list[dict[str, Any]] = []
     base_parts, adapted_parts = [], []
     for k, (config, model, _) in enumerate(fits[:folds]):

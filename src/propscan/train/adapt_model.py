@@ -91,6 +91,18 @@ def _row(name: str, side: dict[str, Any]) -> str:
             f"{tc['micro_f1']:.3f} | {side['ece']:.3f} |")
 
 
+def _kept_parts(config: dict[str, Any]) -> str:
+    """What the adapted model refitted of the span stage and what it kept of the base's."""
+    tech = {"base": "kept the base model's technique classifier",
+            "shifted": "kept the base model's technique classifier with its priors moved to "
+                       "the reviewed articles' mix of techniques"
+            }.get(config.get("technique_model", ""), "refitted the technique classifier")
+    real = ("kept the base model's p(real) regression" if config.get("real_model") == "base"
+            else "refitted the p(real) regression")
+    return (f"The adapted model {tech}, and {real} (each part was chosen on an inner split "
+            "of the reviewed articles); its decoding settings and calibration are refitted.")
+
+
 def format_adaptation(adaptation: Adaptation) -> str:
     """The held-out figures as a Markdown table, with what they rest on."""
     pooled = adaptation.figures["pooled"]
@@ -104,6 +116,8 @@ def format_adaptation(adaptation: Adaptation) -> str:
         "|---|---|---|---|---|---|",
         _row("base", pooled["base"]),
         _row("adapted", pooled["adapted"]),
+        "",
+        _kept_parts(adaptation.config),
     ])
 
 
@@ -124,10 +138,12 @@ def model_card(adaptation: Adaptation, version: str) -> str:
         "",
         "## Data",
         f"The span stage (which candidates are kept, their technique), the decoding settings "
-        f"and the confidence calibration were refitted on {pooled['articles']} reviewed "
+        f"and the confidence calibration were fitted on {pooled['articles']} reviewed "
         f"articles ({pooled['findings']} gold findings: the model's findings that were not "
         f"rejected, relabelled where corrected, and the fragments reviewers added){ptc}. The "
-        "tagger (model.onnx) is the base model's, unchanged.",
+        "tagger (model.onnx) is the base model's, unchanged. Each part of the span stage "
+        "was refitted or kept from the base model, whichever scored better on an inner split "
+        "of these articles (see below).",
         "",
         "## Figures",
         format_adaptation(adaptation),
