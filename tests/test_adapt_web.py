@@ -95,6 +95,9 @@ def test_adapt_then_switch_and_analyses_record_the_adapted_version(batch_db: Pat
         assert Path(job["model_dir"]) == Path(f"{db}.models") / version
         config = json.loads((Path(job["model_dir"]) / "config.json").read_text())
         assert config["version"] == version and config["adapted_from"] == BASE_VERSION
+        # which parts of the span stage were refitted or kept, as the command line says it
+        assert job["parts"].startswith("The adapted model ")
+        assert ("technique classifier" in job["parts"]) and ("p(real)" in job["parts"])
 
         assert analysed_version(client) == BASE_VERSION  # written, not yet serving
         switched = client.post("/api/v1/corpus/adapt/switch")

@@ -18,7 +18,7 @@ from propscan.errors import ConfigError
 from propscan.train.adapt import Adaptation
 
 __all__ = ["adapted_version", "check_output_dir", "write_adapted_model", "model_card",
-           "format_adaptation"]
+           "kept_parts", "format_adaptation"]
 
 _REFITTED = {"config.json", "span_model.npz", "metrics.json", "MODEL_CARD.md"}
 
@@ -91,7 +91,7 @@ def _row(name: str, side: dict[str, Any]) -> str:
             f"{tc['micro_f1']:.3f} | {side['ece']:.3f} |")
 
 
-def _kept_parts(config: dict[str, Any]) -> str:
+def kept_parts(config: dict[str, Any]) -> str:
     """What the adapted model refitted of the span stage and what it kept of the base's."""
     tech = {"base": "kept the base model's technique classifier",
             "shifted": "kept the base model's technique classifier with its priors moved to "
@@ -117,7 +117,7 @@ def format_adaptation(adaptation: Adaptation) -> str:
         _row("base", pooled["base"]),
         _row("adapted", pooled["adapted"]),
         "",
-        _kept_parts(adaptation.config),
+        kept_parts(adaptation.config),
     ])
 
 

@@ -4,9 +4,10 @@
   on the reviewed articles in a background thread -> 202 and the job; 409 while one runs;
 * ``GET /api/v1/corpus/adapt`` -> the job: ``idle``, ``running`` (stage, fold k of n),
   ``done`` (held-out figures of the served and the adapted model, the model's version and
-  folder), ``refused`` (too few reviewed articles, or the adapted model scored lower on
-  held-out articles: nothing is written, and the web never forces it) or ``failed``; with the
-  number of reviewed articles, the floor and the model that serves now;
+  folder, and which parts it refitted or kept), ``refused`` (too few reviewed articles, or
+  the adapted model scored lower on held-out articles: nothing is written, and the web never
+  forces it) or ``failed``; with the number of reviewed articles, the floor and the model
+  that serves now;
 * ``POST /api/v1/corpus/adapt/switch`` loads the adapted model into the analysis lanes.
 
 The served model is the base. The reviewed articles are read through the served database's
@@ -120,7 +121,7 @@ class AdaptJobs:
         """The whole job; returns its final state."""
         from propscan.detect import Detector
         from propscan.train.adapt import adapt, read_reviewed
-        from propscan.train.adapt_model import adapted_version, write_adapted_model
+        from propscan.train.adapt_model import adapted_version, kept_parts, write_adapted_model
 
         self._progress("reading the reviewed articles")
         with self.corpus.write_lock, self.corpus.cursor() as cur:
@@ -142,7 +143,8 @@ class AdaptJobs:
         version = adapted_version(base_version, result.fingerprint)
         outcome = {"articles": pooled["articles"], "findings": pooled["findings"],
                    "base_version": base_version, "version": version,
-                   "base": _side(pooled["base"]), "adapted": _side(pooled["adapted"])}
+                   "base": _side(pooled["base"]), "adapted": _side(pooled["adapted"]),
+                   "parts": kept_parts(result.config)}
         if result.worse:
             return {"state": "refused", "written": False, **outcome,
                     "reason": f"the adapted model scores lower than model {base_version} on "

@@ -59,7 +59,8 @@
     } else if (job.state === "done") {
       var serving = job.serving && job.serving.version === job.version;
       say("Done on " + job.articles + " reviewed articles (" + job.findings + " gold findings): model " +
-          job.version + " written to " + job.model_dir + (serving ? "; it serves now." : "."), false);
+          job.version + " written to " + job.model_dir + (serving ? "; it serves now. " : ". ") +
+          (job.parts || ""), false);
       figures(job);
       switchButton.hidden = Boolean(serving);
     } else if (job.state === "refused") {
