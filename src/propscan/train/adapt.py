@@ -19,8 +19,9 @@ learned from all 371 PTC articles; a refit from a few dozen may know less).
 PTC mix: as many PTC articles as there are reviewed articles (all 371 at most), so the user's
 articles weigh about half of the fit by article count, whatever the size of PTC. The shipped
 tagger was trained on every PTC training article, so its outputs on them are in-sample: more
-confident and more often right than on new text. They pull the span stage towards trusting the
-tagger; the k-fold figures, scored on reviewed articles only, show whether that helps.
+confident and more often right than on new text. They pull a refitted span stage towards
+trusting the tagger, so they only enter the refits: every choice (and the calibration) is
+scored on the reviewed articles alone, as are the k-fold figures.
 
 ``tools/simulate_adapt.py`` measures all this on PTC articles a fold's tagger did not see.
 
