@@ -11,10 +11,8 @@ import numpy as np
 from propscan.detect.decoding import candidate_spans
 from propscan.detect.span_model import (
     DENSE_NAMES,
-    NormalisedText,
     SpanFeatures,
     TokenStates,
-    repetition_count,
     span_features,
 )
 from propscan.techniques import TECHNIQUE_NAMES
@@ -58,19 +56,6 @@ class ScoredCorpus:
             self.gold_by.setdefault(aid, []).append((tech, s, e))
         self._cands: dict[tuple[float, int, float, str], SpanRows] = {}
         self._gold_rows: dict[str, tuple[SpanFeatures, list[str]]] = {}
-        self._normalised: dict[str, NormalisedText] = {}
-        self._repeated: dict[tuple[str, int, int], bool] = {}
-
-    def repeated(self, aid: str, start: int, end: int) -> bool:
-        """Whether the fragment's words recur elsewhere in the article (the Repetition rule
-        asks this of every span, for every technique model compared)."""
-        key = (aid, start, end)
-        if key not in self._repeated:
-            if aid not in self._normalised:
-                self._normalised[aid] = NormalisedText(self.texts[aid])
-            self._repeated[key] = repetition_count(self.texts[aid], start, end,
-                                                   self._normalised[aid]) > 0
-        return self._repeated[key]
 
     def candidates(self, thr: float, gap: int, penalty: float, aid: str) -> SpanRows:
         key = (thr, gap, penalty, aid)

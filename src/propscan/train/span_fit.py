@@ -44,6 +44,8 @@ KEEP_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 17))  # 0 .. 0.8
 TECH_C = (0.1, 0.3, 1.0)
 REPETITION_RULES: tuple[bool | str, ...] = (True, "phrase", False)
 _N_TECH = len(TECHNIQUE_NAMES)
+# whether a span's words recur in its article: a feature already, read as the detector does
+_REPEATED = DENSE_NAMES.index("repeated")
 
 
 def _vocab(token_lists: list[list[str]], min_count: int = 3, cap: int = 3000) -> list[str]:
@@ -274,12 +276,14 @@ def _inner_tc_accuracy(corpus: ScoredCorpus, halves: _Halves,
         pred = p_gold[h].argmax(axis=1)
         r = 0
         for aid in h:
-            for tech, s, e in corpus.gold_by.get(aid, []):
+            feats, _ = corpus.gold_rows(aid)
+            for j, (tech, s, e) in enumerate(corpus.gold_by.get(aid, [])):
                 r += 1
                 if scored is not None and aid not in scored:
                     continue
                 label = TECHNIQUE_NAMES[pred[r - 1]]
-                if det._repetition_applies(corpus.texts[aid], s, e, corpus.repeated(aid, s, e)):
+                if det._repetition_applies(corpus.texts[aid], s, e,
+                                           bool(feats.dense[j, _REPEATED])):
                     label = "Repetition"
                 correct += label == tech
                 total += 1
@@ -340,7 +344,8 @@ def _out_of_sample_spans(corpus: ScoredCorpus, halves: _Halves, vocab: list[str]
         for i, (aid, (s, e)) in enumerate(zip(te.aids, te.spans, strict=True)):
             j = int(p_tech[i].argmax())
             label = TECHNIQUE_NAMES[j]
-            if det._repetition_applies(corpus.texts[aid], s, e, corpus.repeated(aid, s, e)):
+            if det._repetition_applies(corpus.texts[aid], s, e,
+                                       bool(te.feats.dense[i, _REPEATED])):
                 label = "Repetition"
             oos.append((aid, s, e, float(p_real[i]), float(p_real[i] * p_tech[i, j]),
                         label in te.gold_techs[i]))
