@@ -254,8 +254,8 @@ def test_bad_settings_are_refused_before_any_work(tmp_path: Path) -> None:
     missing = tmp_path / "missing.duckdb"
     assert "not an adapted model" in adapt(missing, busy).output
     assert "no such database" in adapt(missing, tmp_path / "m").output
-    fine_tune = adapt(missing, tmp_path / "m", "--fine-tune")
-    assert fine_tune.exit_code == 2 and "not implemented" in fine_tune.output
+    epochs = adapt(missing, tmp_path / "m", "--fine-tune", "--fine-tune-epochs", "0")
+    assert epochs.exit_code == 2 and "--fine-tune-epochs must be at least 1" in epochs.output
 
 
 def test_folds_are_fixed_by_the_ids_and_balanced() -> None:

@@ -2,7 +2,9 @@
 
 A tagger trained without some PTC training articles is the base; those articles play the
 user's reviewed material, imported as gold with ``propscan corrections import``; then
-``propscan adapt --json`` runs with and without the PTC mix. Two choices of held-out articles:
+``propscan adapt --json`` runs with and without the PTC mix, and with ``--fine-tune`` when
+``--runs`` says so (``--runs ptc,noptc,finetune``; fine-tuning reads no PTC mix). Two choices of
+held-out articles:
 
 * ``--heldout fold0``: fold 0's 75 test articles, a random draw (same domain as the rest). The
   base is ``python -m propscan.train --fold 0/5``.
@@ -19,7 +21,7 @@ that favours the base. The PTC mix is drawn from the base's training articles on
 
     python tools/simulate_adapt.py --data ../shared/data/ptc-train --work /tmp/adapt-sim
     python tools/simulate_adapt.py --data ../shared/data/ptc-train --work /tmp/adapt-topic \\
-        --heldout topic:church
+        --heldout topic:church --runs ptc,noptc,finetune
 
 Finished steps (the trained tagger, the imported reviews) are reused when run again with the
 same ``--work``.
@@ -109,9 +111,15 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True, help="where everything goes")
     parser.add_argument("--heldout", default="fold0", metavar="fold0|topic:WORD",
                         help="the articles that play the user's material (default: fold0)")
+    parser.add_argument("--runs", default="ptc,noptc", help="adapt runs, comma-separated: "
+                        "ptc, noptc, finetune (default: ptc,noptc)")
     args = parser.parse_args()
     if args.heldout != "fold0" and not args.heldout.startswith("topic:"):
         parser.error("--heldout is fold0 or topic:WORD")
+    runs = {"ptc": ["--with-ptc", "PTCMIX"], "noptc": ["--no-ptc"],
+            "finetune": ["--fine-tune"]}
+    if unknown := set(args.runs.split(",")) - set(runs):
+        parser.error(f"unknown --runs {sorted(unknown)}")
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     final, held, fit = train_base(args.data, work, args.heldout)
@@ -129,7 +137,8 @@ def main() -> None:
         run("-m", "propscan", "corrections", "import", "--db", str(db), "--articles",
             str(work / "heldout" / "train-articles"), "--labels",
             str(work / "heldout" / "train-task-flc-tc.labels"), "--model-dir", str(base))
-    for name, mix in (("ptc", ["--with-ptc", str(work / "ptcmix")]), ("noptc", ["--no-ptc"])):
+    for name in args.runs.split(","):
+        mix = [str(work / "ptcmix") if a == "PTCMIX" else a for a in runs[name]]
         shutil.rmtree(work / f"adapted-{name}", ignore_errors=True)
         run("-m", "propscan", "adapt", "--db", str(db), "-o", str(work / f"adapted-{name}"),
             "--model-dir", str(base), "--force", "--json", *mix,
@@ -138,7 +147,7 @@ def main() -> None:
         pooled, kept = figures["pooled"], figures["adapted_config"]
         print(name, {side: {k: round(v, 4) for k, v in pooled[side].items()
                             if k in ("si_f1", "tc_micro_f1", "ece")}
-                     for side in ("base", "adapted")},
+                     for side in ("base", "fine_tuned_base_decoding", "adapted") if side in pooled},
               {k: kept.get(k) for k in ("technique_model", "real_model")})
 
 

@@ -1,4 +1,5 @@
-"""`propscan adapt`: refit the decoding to the articles reviewed in a corpus database."""
+"""`propscan adapt`: refit the decoding (and, with --fine-tune, the tagger) to the articles
+reviewed in a corpus database."""
 
 from __future__ import annotations
 
@@ -15,13 +16,6 @@ from propscan.errors import ConfigError
 
 #: where the research checkout keeps the PTC training data, beside the repository
 PTC_DEFAULT = Path("../shared/data/ptc-train")
-#: bench_train.py on 2 cores (docs/experiments.md): 2.7-3.1 s per step of 16 windows, and
-#: 31-33 minutes for a whole fold of ~300 PTC articles, both stages, dropout 0
-_FINE_TUNE_NOTE = ("--fine-tune is not implemented in this version: adapt refits the span "
-                   "stage, decoding and calibration only. Fine-tuning the tagger on a 2-core "
-                   "CPU takes about 3 s per step of 16 windows (a fold of ~300 PTC articles "
-                   "took 31-33 minutes), so 70 articles with 5-fold figures would take about "
-                   "half an hour to an hour")
 
 
 def _say(line: str) -> None:
@@ -53,33 +47,39 @@ def adapt(
              "figures too noisy to tell better from worse.")] = 20,
     force: Annotated[bool, typer.Option("--force", help="Write the model even when it scores "
                                         "below the base model on held-out articles.")] = False,
-    fine_tune: Annotated[bool, typer.Option("--fine-tune", help="Also fine-tune the tagger "
-                                            "(not implemented in this version).")] = False,
+    fine_tune: Annotated[bool, typer.Option("--fine-tune", help="Also fine-tune the tagger on "
+                                            "the reviewed articles (needs torch; slow: on 2 "
+                                            "cores about 6 minutes per fold of 60 articles, "
+                                            "see the README).")] = False,
+    fine_tune_epochs: Annotated[int, typer.Option(help="Epochs of --fine-tune.")] = 3,
     threads: Annotated[int | None, typer.Option(
         help="Inference threads, and fits run at once (default: every core this process "
              "may use).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")
                        ] = False,
 ) -> None:
-    """Refit the span stage, decoding and calibration to your reviewed articles; prints
-    held-out figures of the base and adapted models, and writes the adapted model unless it
-    scores lower."""
+    """Refit the span stage, decoding and calibration to your reviewed articles (with
+    --fine-tune, the tagger too); prints held-out figures of the base and adapted models, and
+    writes the adapted model unless it scores lower."""
     from propscan.detect import Detector
     from propscan.train.adapt_model import check_output_dir
 
     if fine_tune:
         import importlib.util
 
-        needs = ("" if importlib.util.find_spec("torch") else
-                 " (and it would need torch: pip install 'propscan[train]')")
-        raise ConfigError(_FINE_TUNE_NOTE + needs)
+        if not importlib.util.find_spec("torch"):
+            raise ConfigError("--fine-tune needs torch: pip install 'propscan[train]' "
+                              "(or leave --fine-tune out to refit the decoding alone)")
     if with_ptc is not None and no_ptc:
         raise ConfigError("--with-ptc and --no-ptc contradict each other; give one")
     if min_articles < 1:
         raise ConfigError(f"--min-articles must be at least 1, got {min_articles}")
     check_output_dir(output)
+    if fine_tune and with_ptc is not None:
+        raise ConfigError("--fine-tune learns from the reviewed articles alone: leave out "
+                          "--with-ptc")
     ptc_dir = None if no_ptc else with_ptc
-    if ptc_dir is None and not no_ptc and PTC_DEFAULT.is_dir():
+    if ptc_dir is None and not no_ptc and not fine_tune and PTC_DEFAULT.is_dir():
         ptc_dir = PTC_DEFAULT
         _say(f"mixing in PTC training articles from {ptc_dir} (--no-ptc to leave them out)")
     try:
@@ -91,9 +91,15 @@ def adapt(
     from propscan.detect import available_cores
 
     threads = check_threads(threads)
+    tuning = None
+    if fine_tune:
+        from propscan.train.fine_tune import FineTuning
+
+        tuning = FineTuning(epochs=fine_tune_epochs, threads=threads or available_cores())
     with Detector(model_dir, threads=threads).load() as base:
         result = run_adapt(db, base, ptc_dir=ptc_dir, folds=folds, min_articles=min_articles,
-                           workers=threads or available_cores(), progress=_say)
+                           workers=threads or available_cores(), progress=_say,
+                           fine_tuning=tuning, tune_when_worse=force)
         base_dir, base_config = base.model_dir, dict(base.model_config_)
     print(json.dumps(result.figures, indent=1) if as_json else format_adaptation(result))
     if result.worse:

@@ -1,6 +1,8 @@
 """Adapting the decoding to a user's reviewed articles (``propscan adapt``).
 
-The tagger stays as shipped; what is cheap to refit from its outputs is refitted on the
+The tagger stays as shipped unless ``fine_tuning`` is given (:mod:`propscan.train.fine_tune`:
+then each fold's tagger is fine-tuned on the other folds, and the decoding below is fitted on
+their out-of-fold outputs); what is cheap to refit from its outputs is refitted on the
 articles a user reviewed (their gold: :func:`propscan.corpus.corrections.gold_findings`): the
 candidate decoder settings, the span model (p(real) and the technique classifier) and the
 confidence calibration, by :func:`propscan.train.span_fit.fit_decoding`. The base model's
@@ -25,7 +27,7 @@ scored on the reviewed articles alone, as are the k-fold figures.
 
 ``tools/simulate_adapt.py`` measures all this on PTC articles a fold's tagger did not see.
 
-Needs scikit-learn and scipy (train extra); no torch.
+Needs scikit-learn and scipy (train extra); torch only to fine-tune.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,6 +49,9 @@ from propscan.detect.span_model import SpanModel, TokenStates
 from propscan.errors import ConfigError
 from propscan.evaluate import si_scores, tc_scores
 from propscan.train.calibration import expected_calibration_error
+
+if TYPE_CHECKING:
+    from propscan.train.fine_tune import FineTuning
 
 __all__ = ["DEFAULT_FOLDS", "DEFAULT_MIN_ARTICLES", "ReviewedArticles", "Adaptation",
            "load_reviewed", "read_reviewed", "assign_folds", "adapt"]
@@ -83,6 +88,7 @@ class Adaptation:
     figures: dict[str, Any]  # k-fold figures, written to metrics.json
     fingerprint: str
     ptc_articles: int
+    tagger_onnx: bytes | None = None  # the fine-tuned tagger (--fine-tune), else the base's
 
     @property
     def worse(self) -> list[str]:
@@ -254,15 +260,22 @@ def _fit_all(corpus: Any, base: SpanModel | None, reviewed: list[str],
 def adapt(db: Path, base: Detector, *, ptc_dir: Path | None = None,
           folds: int = DEFAULT_FOLDS, min_articles: int = DEFAULT_MIN_ARTICLES,
           workers: int = 1, progress: Progress = lambda line: None,
-          reviewed: ReviewedArticles | None = None) -> Adaptation:
+          reviewed: ReviewedArticles | None = None, fine_tuning: FineTuning | None = None,
+          tune_when_worse: bool = True) -> Adaptation:
     """Fit the decoding of ``base`` (a loaded Detector) to the reviewed articles of ``db`` and
     measure it by ``folds``-fold cross-validation over them against the base decoding;
     ``workers`` > 1 fits that many folds at once in forked processes. ``reviewed``: the
-    articles already read from ``db`` (:func:`read_reviewed`), else they are read here."""
+    articles already read from ``db`` (:func:`read_reviewed`), else they are read here.
+    ``fine_tuning``: also fine-tune the tagger (each fold's on the other folds, then the
+    adapted model's on every reviewed article, unless the folds score lower than the base and
+    ``tune_when_worse`` is false)."""
     from propscan.train.span_fit import ScoredCorpus, decoding_detector
 
     if folds < 2:
         raise ConfigError(f"--folds must be at least 2, got {folds}")
+    if fine_tuning is not None and ptc_dir is not None:
+        raise ConfigError("--fine-tune learns from the reviewed articles alone: leave out "
+                          "--with-ptc")
     if reviewed is None:
         reviewed = load_reviewed(db)
     n = len(reviewed.texts)
@@ -298,30 +311,42 @@ def adapt(db: Path, base: Detector, *, ptc_dir: Path | None = None,
     names = [f"fold {k + 1}/{folds}" for k in range(folds)]
     names.append(f"the adapted model on all {n} reviewed articles"
                  + (f" and {len(ptc_ids)} PTC articles" if ptc_ids else ""))
+    fit_corpus = corpus
+    if fine_tuning is not None:
+        from propscan.train.fine_tune import tune_final, tuned_folds
+
+        fit_corpus = tuned_folds(base.model_dir, reviewed.texts, reviewed.gold, fold_of,
+                                 fine_tuning, progress, threads=base.threads)
     if workers > 1:
         progress(f"fitting {len(names)} models, {workers} at a time")
-    fits = _fit_all(corpus, base.span_model_, sorted(reviewed.texts), [*train_sets, final_ids],
-                    names, workers, progress)
+    fits = _fit_all(fit_corpus, base.span_model_, sorted(reviewed.texts),
+                    [*train_sets, final_ids], names, workers, progress)
     per_fold: list[dict[str, Any]] = []
-    base_parts, adapted_parts = [], []
+    base_parts, adapted_parts, tuned_base_parts = [], [], []
     for k, (config, model, _) in enumerate(fits[:folds]):
         test = sorted(a for a, f in fold_of.items() if f == k)
         fold_gold = [g for g in reviewed.gold if fold_of[g[0]] == k]
         base_rows = _held_out(base, corpus, test)
-        adapted_rows = _held_out(decoding_detector(config, model), corpus, test)
+        adapted_rows = _held_out(decoding_detector(config, model), fit_corpus, test)
         base_parts.append(base_rows)
         adapted_parts.append(adapted_rows)
+        if fine_tuning is not None:  # how much of the gain is the tagger's alone
+            tuned_base_parts.append(_held_out(base, fit_corpus, test))
         per_fold.append({"fold": k, "articles": len(test), "findings": len(fold_gold),
                          "config": config,
                          "base": _figures(base_rows, fold_gold),
                          "adapted": _figures(adapted_rows, fold_gold)})
     config, model, inner = fits[folds]
-    figures = {
+    figures: dict[str, Any] = {
         "evaluation": f"{folds}-fold cross-validation over {n} reviewed articles: each fold's "
                       "decoding settings, span model and calibration were fitted on the other "
                       "folds" + (" and PTC training articles" if ptc_ids else "")
-                      + ", then it and the base model's decoding scored the fold with the same "
-                      "tagger outputs",
+                      + (" (on the outputs of taggers fine-tuned without each article), then "
+                         "it scored the fold's outputs from the tagger fine-tuned on the other "
+                         "folds, and the base model scored them from its own tagger"
+                         if fine_tuning is not None else
+                         ", then it and the base model's decoding scored the fold with the "
+                         "same tagger outputs"),
         "base_version": version, "folds": per_fold,
         "pooled": {"articles": n, "findings": len(reviewed.gold),
                    "base": _figures(_merge(base_parts), reviewed.gold, per_technique=True),
@@ -334,5 +359,21 @@ def adapt(db: Path, base: Detector, *, ptc_dir: Path | None = None,
                               "ptc_dir": str(ptc_dir) if ptc_dir else None},
         "adapted_config": config, "adapted_inner": inner,
     }
-    fingerprint = hashlib.sha256(json.dumps([reviewed.fingerprint, ptc_ids]).encode())
-    return Adaptation(config, model, figures, fingerprint.hexdigest(), len(ptc_ids))
+    learned: list[Any] = [reviewed.fingerprint, ptc_ids]
+    result = Adaptation(config, model, figures, "", len(ptc_ids))
+    if fine_tuning is not None:
+        figures["pooled"]["fine_tuned_base_decoding"] = _figures(_merge(tuned_base_parts),
+                                                                 reviewed.gold)
+        figures["fine_tuning"] = fine_tuning.recorded()
+        learned.append(fine_tuning.recorded())
+        if tune_when_worse or not result.worse:
+            result.tagger_onnx = tune_final(base.model_dir, reviewed.texts, reviewed.gold,
+                                            fine_tuning, progress)
+            result.config = {**config, "fine_tuned": {**fine_tuning.recorded(),
+                                                      "articles": n}}
+        else:
+            progress("the folds score lower than the base model: the final tagger is not "
+                     "fine-tuned")
+    result.fingerprint = hashlib.sha256(json.dumps(learned).encode()).hexdigest()
+    return result
+

@@ -65,6 +65,8 @@ def write_adapted_model(adaptation: Adaptation, base_dir: Path, base_config: dic
         for path in sorted(Path(base_dir).iterdir()):
             if path.is_file() and path.name not in _REFITTED:
                 shutil.copy(path, tmp / path.name)
+        if adaptation.tagger_onnx is not None:
+            (tmp / "model.onnx").write_bytes(adaptation.tagger_onnx)
         adaptation.span_model.save(tmp / "span_model.npz")
         (tmp / "config.json").write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
         (tmp / "metrics.json").write_text(json.dumps(adaptation.figures, indent=1) + "\n",
@@ -107,18 +109,33 @@ def format_adaptation(adaptation: Adaptation) -> str:
     """The held-out figures as a Markdown table, with what they rest on."""
     pooled = adaptation.figures["pooled"]
     folds = len(adaptation.figures["folds"])
+    tuned = "fine_tuned_base_decoding" in pooled
+    scored_by = ("a tagger fine-tuned and a decoding fitted without it" if tuned else
+                 "a decoding fitted without it")
     return "\n".join([
         f"Held-out figures ({folds}-fold cross-validation over {pooled['articles']} reviewed "
-        f"articles, {pooled['findings']} gold findings; each fold scored by a decoding fitted "
-        "without it):",
+        f"articles, {pooled['findings']} gold findings; each fold scored by {scored_by}):",
         "",
         "| model | SI precision | SI recall | SI F1 | TC micro-F1 | ECE |",
         "|---|---|---|---|---|---|",
         _row("base", pooled["base"]),
+        *([_row("fine-tuned tagger, base decoding", pooled["fine_tuned_base_decoding"])]
+          if tuned else []),
         _row("adapted", pooled["adapted"]),
         "",
         kept_parts(adaptation.config),
     ])
+
+
+def _tagger_line(adaptation: Adaptation) -> str:
+    tuned = adaptation.config.get("fine_tuned")
+    if adaptation.tagger_onnx is None or not tuned:
+        return "The tagger (model.onnx) is the base model's, unchanged."
+    return (f"The tagger (model.onnx) is the base model's fine-tuned on the {tuned['articles']} "
+            f"reviewed articles alone ({tuned['epochs']} epochs at peak rate {tuned['lr']}, "
+            "token and span heads together), then quantised to int8 again. The span stage, "
+            "decoding and calibration were fitted on the out-of-fold outputs of the fold "
+            "taggers (each article scored by a tagger fine-tuned without it).")
 
 
 def model_card(adaptation: Adaptation, version: str) -> str:
@@ -140,16 +157,20 @@ def model_card(adaptation: Adaptation, version: str) -> str:
         f"The span stage (which candidates are kept, their technique), the decoding settings "
         f"and the confidence calibration were fitted on {pooled['articles']} reviewed "
         f"articles ({pooled['findings']} gold findings: the model's findings that were not "
-        f"rejected, relabelled where corrected, and the fragments reviewers added){ptc}. The "
-        "tagger (model.onnx) is the base model's, unchanged. Each part of the span stage "
+        f"rejected, relabelled where corrected, and the fragments reviewers added){ptc}. "
+        "Each part of the span stage "
         "was refitted or kept from the base model, whichever scored better on an inner split "
         "of these articles (see below).",
+        "",
+        _tagger_line(adaptation),
         "",
         "## Figures",
         format_adaptation(adaptation),
         "",
-        "Both rows use the same tagger outputs; only the decoding differs. metrics.json holds "
-        "the figures per fold and per technique.",
+        ("The adapted row reads each fold with a tagger fine-tuned on the other folds, the "
+         "base row with the base tagger." if adaptation.tagger_onnx is not None else
+         "Both rows use the same tagger outputs; only the decoding differs.")
+        + " metrics.json holds the figures per fold and per technique.",
         "",
         "## Limits",
         "- The figures rest on the reviewed articles alone: a few dozen articles give figures "

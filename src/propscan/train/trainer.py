@@ -32,7 +32,7 @@ from propscan.train.model import (
 )
 from propscan.train.onnx_export import export_model
 
-__all__ = ["train", "train_step", "collate", "loss_fn", "span_loss"]
+__all__ = ["train", "train_step", "fit_epochs", "collate", "loss_fn", "span_loss"]
 
 
 def collate(batch: list[Example]) -> tuple[torch.Tensor, ...]:
@@ -124,7 +124,7 @@ def train(data_dir: Path, run_dir: Path, config: TrainConfig) -> None:
     if config.teacher_probs is not None:
         examples += _self_training_examples(tokenizer, config, log)
     model = _initial_model(config, log)
-    _fit(model, examples, config, log, run_dir)
+    fit_epochs(model, examples, config, log, run_dir / "tagger.pt")
     # only the finished model is exported: each export costs a minute of CPU
     done_dir = run_dir / f"epoch{config.epochs}"
     if config.export:
@@ -170,9 +170,10 @@ def _initial_model(config: TrainConfig, log: Callable[[str], None]) -> Tagger:
     return model.to(config.device)
 
 
-def _fit(model: Tagger, examples: list[Example], config: TrainConfig,
-         log: Callable[[str], None], run_dir: Path) -> None:
-    """AdamW with linear warm-up and decay over ``config.epochs``; a checkpoint each epoch."""
+def fit_epochs(model: Tagger, examples: list[Example], config: TrainConfig,
+               log: Callable[[str], None], checkpoint: Path | None) -> None:
+    """AdamW with linear warm-up and decay over ``config.epochs`` (shuffling ``examples`` in
+    place with :mod:`random`); the state_dict is saved to ``checkpoint`` after each epoch."""
     steps_per_epoch = math.ceil(len(examples) / config.batch_size)
     total = steps_per_epoch * config.epochs
     warmup = max(1, total // 20)
@@ -197,4 +198,5 @@ def _fit(model: Tagger, examples: list[Example], config: TrainConfig,
                     f"{(time.time() - t0) / (b // config.batch_size + 1):.2f}s/step")
                 running = 0.0
         log(f"epoch {epoch} mean loss {epoch_loss / steps_per_epoch:.4f}")
-        torch.save(model.state_dict(), run_dir / "tagger.pt")  # checkpoint every epoch
+        if checkpoint is not None:
+            torch.save(model.state_dict(), checkpoint)

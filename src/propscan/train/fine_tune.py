@@ -1,0 +1,148 @@
+"""Fine-tuning a model's tagger on reviewed articles (``propscan adapt --fine-tune``).
+
+The tagger is rebuilt from the model's ``model.onnx`` (:mod:`propscan.train.onnx_import`),
+trained on the reviewed articles' gold as the joint stage of the recipe trains it (token head
+and span head together; no attention dropout) and exported as int8 ONNX again. For the k-fold
+figures, fold k is encoded by a tagger fine-tuned without it, so its figures are held out as
+the decoding's are.
+
+The reviewed articles alone are learned from: the PTC mix would double the time and the base
+tagger has already learned it. Defaults (3 epochs at 8e-5) come from two settings tried on
+one simulated topic (docs/experiments.md section 22).
+
+Needs the ``train`` extra (torch, transformers, onnx).
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from propscan.detect import Detector
+from propscan.detect.span_model import TokenStates
+from propscan.errors import ConfigError
+from propscan.train.scored_corpus import ScoredCorpus
+
+__all__ = ["FineTuning", "fine_tune", "encode_with", "tuned_folds", "tune_final",
+           "DEFAULT_EPOCHS", "DEFAULT_LR"]
+
+DEFAULT_EPOCHS = 3
+DEFAULT_LR = 8e-5
+
+Progress = Callable[[str], None]
+Gold = list[tuple[str, str, int, int]]  # (article id, technique, start, end)
+
+
+@dataclass(frozen=True)
+class FineTuning:
+    """How the tagger is fine-tuned: ``epochs`` over the reviewed articles' windows at peak
+    rate ``lr`` (AdamW, warm-up and linear decay, batches of 16), ``threads`` torch threads."""
+
+    epochs: int = DEFAULT_EPOCHS
+    lr: float = DEFAULT_LR
+    threads: int = 2
+    seed: int = 13
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ConfigError(f"--fine-tune-epochs must be at least 1, got {self.epochs}")
+        if not self.lr > 0:
+            raise ConfigError(f"the fine-tuning rate must be greater than 0, got {self.lr}")
+
+    def recorded(self) -> dict[str, Any]:
+        """What a model's config.json records of it."""
+        return {"epochs": self.epochs, "lr": self.lr, "seed": self.seed}
+
+
+def fine_tune(model_dir: Path, texts: dict[str, str], gold: Gold, ids: list[str],
+              settings: FineTuning, out_dir: Path, progress: Progress = lambda line: None,
+              what: str = "") -> Path:
+    """Fine-tune the tagger of ``model_dir`` on articles ``ids`` of ``texts`` (gold in their
+    offsets) and export it to ``out_dir`` (``model.onnx``, ``tokenizer.json``); returns the
+    ONNX path. ``what`` names the run in progress lines."""
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    from propscan.detect.windows import load_tokenizer
+    from propscan.train.config import TrainConfig
+    from propscan.train.data import build_examples
+    from propscan.train.onnx_export import export_model
+    from propscan.train.onnx_import import tagger_from_onnx
+    from propscan.train.trainer import fit_epochs
+
+    hf_logging.disable_progress_bar()  # its "Loading weights" bar would break the progress lines
+    torch.set_num_threads(settings.threads)
+    torch.manual_seed(settings.seed)
+    random.seed(settings.seed)
+    labels: dict[str, list[tuple[str, int, int]]] = {}
+    for aid, technique, start, end in gold:
+        labels.setdefault(aid, []).append((technique, start, end))
+    tagger = tagger_from_onnx(Path(model_dir) / "model.onnx")
+    examples = build_examples(load_tokenizer(Path(model_dir) / "tokenizer.json"), texts,
+                              labels, ids)
+    config = TrainConfig(epochs=settings.epochs, lr=settings.lr, attention_dropout=0.0,
+                         all_data=True, threads=settings.threads, seed=settings.seed)
+    started = time.monotonic()
+    progress(f"fine-tuning {what}: {len(ids)} articles, {len(examples)} windows, "
+             f"{settings.epochs} epochs")
+    fit_epochs(tagger, examples, config,
+               lambda line: progress(f"fine-tuning {what}: {line}"), checkpoint=None)
+    path = export_model(tagger, out_dir)
+    progress(f"fine-tuned {what} in {time.monotonic() - started:.0f} s")
+    return path
+
+
+def encode_with(model_dir: Path, tagger_dir: Path, texts: dict[str, str], threads: int | None
+                ) -> tuple[dict[str, np.ndarray], dict[str, TokenStates]]:
+    """Tagger outputs on ``texts`` of the model ``model_dir`` with the tagger exported to
+    ``tagger_dir`` in place of its own."""
+    with tempfile.TemporaryDirectory(prefix="propscan-tuned-") as tmp:
+        for path in Path(model_dir).iterdir():
+            if path.is_file() and path.name not in ("model.onnx", "tokenizer.json"):
+                shutil.copy(path, Path(tmp) / path.name)
+        for name in ("model.onnx", "tokenizer.json"):
+            shutil.copy(Path(tagger_dir) / name, Path(tmp) / name)
+        ids = sorted(texts)
+        with Detector(Path(tmp), threads=threads).load() as det:
+            outputs = det.encode([texts[a] for a in ids])
+    scores = {aid: sc for aid, (sc, _) in zip(ids, outputs, strict=True)}
+    states = {aid: st for aid, (_, st) in zip(ids, outputs, strict=True) if st is not None}
+    return scores, states
+
+
+def tuned_folds(model_dir: Path, texts: dict[str, str], gold: Gold, fold_of: dict[str, int],
+                settings: FineTuning, progress: Progress, threads: int | None = None
+                ) -> ScoredCorpus:
+    """Out-of-fold tagger outputs: each article of ``fold_of`` scored by the tagger of
+    ``model_dir`` fine-tuned on the other folds (as the shipped decoding was fitted on the
+    out-of-fold outputs of its fold taggers, :mod:`propscan.train.crossfit`)."""
+    folds = max(fold_of.values()) + 1
+    scores: dict[str, np.ndarray] = {}
+    states: dict[str, TokenStates] = {}
+    for k in range(folds):
+        train = sorted(a for a, f in fold_of.items() if f != k)
+        test = {a: texts[a] for a, f in fold_of.items() if f == k}
+        with tempfile.TemporaryDirectory(prefix="propscan-fold-") as tmp:
+            fine_tune(model_dir, texts, gold, train, settings, Path(tmp), progress,
+                      what=f"fold {k + 1}/{folds}")
+            more_scores, more_states = encode_with(model_dir, Path(tmp), test, threads)
+        scores.update(more_scores)
+        states.update(more_states)
+    return ScoredCorpus({a: texts[a] for a in fold_of}, gold, scores, states)
+
+
+def tune_final(model_dir: Path, texts: dict[str, str], gold: Gold, settings: FineTuning,
+               progress: Progress) -> bytes:
+    """The tagger of ``model_dir`` fine-tuned on every article of ``texts``, as ONNX bytes."""
+    with tempfile.TemporaryDirectory(prefix="propscan-tuned-") as tmp:
+        path = fine_tune(model_dir, texts, gold, sorted(texts), settings, Path(tmp), progress,
+                         what=f"the adapted model on all {len(texts)} articles")
+        return path.read_bytes()
