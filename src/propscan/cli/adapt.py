@@ -75,9 +75,6 @@ def adapt(
     if min_articles < 1:
         raise ConfigError(f"--min-articles must be at least 1, got {min_articles}")
     check_output_dir(output)
-    if fine_tune and with_ptc is not None:
-        raise ConfigError("--fine-tune learns from the reviewed articles alone: leave out "
-                          "--with-ptc")
     ptc_dir = None if no_ptc else with_ptc
     if ptc_dir is None and not no_ptc and not fine_tune and PTC_DEFAULT.is_dir():
         ptc_dir = PTC_DEFAULT

@@ -102,17 +102,15 @@ def fine_tune(model_dir: Path, texts: dict[str, str], gold: Gold, ids: list[str]
 
 def encode_with(model_dir: Path, tagger_dir: Path, texts: dict[str, str], threads: int | None
                 ) -> tuple[dict[str, np.ndarray], dict[str, TokenStates]]:
-    """Tagger outputs on ``texts`` of the model ``model_dir`` with the tagger exported to
-    ``tagger_dir`` in place of its own."""
-    with tempfile.TemporaryDirectory(prefix="propscan-tuned-") as tmp:
-        for path in Path(model_dir).iterdir():
-            if path.is_file() and path.name not in ("model.onnx", "tokenizer.json"):
-                shutil.copy(path, Path(tmp) / path.name)
-        for name in ("model.onnx", "tokenizer.json"):
-            shutil.copy(Path(tagger_dir) / name, Path(tmp) / name)
-        ids = sorted(texts)
-        with Detector(Path(tmp), threads=threads).load() as det:
-            outputs = det.encode([texts[a] for a in ids])
+    """Tagger outputs on ``texts`` of the tagger exported to ``tagger_dir`` (by
+    :func:`fine_tune`), read as model ``model_dir`` reads its own: the rest of that model's
+    files are copied beside it."""
+    for path in Path(model_dir).iterdir():
+        if path.is_file() and not (Path(tagger_dir) / path.name).exists():
+            shutil.copy(path, Path(tagger_dir) / path.name)
+    ids = sorted(texts)
+    with Detector(Path(tagger_dir), threads=threads).load() as det:
+        outputs = det.encode([texts[a] for a in ids])
     scores = {aid: sc for aid, (sc, _) in zip(ids, outputs, strict=True)}
     states = {aid: st for aid, (_, st) in zip(ids, outputs, strict=True) if st is not None}
     return scores, states
