@@ -256,6 +256,11 @@ def test_bad_settings_are_refused_before_any_work(tmp_path: Path) -> None:
     assert "no such database" in adapt(missing, tmp_path / "m").output
     epochs = adapt(missing, tmp_path / "m", "--fine-tune", "--fine-tune-epochs", "0")
     assert epochs.exit_code == 2 and "--fine-tune-epochs must be at least 1" in epochs.output
+    cache = adapt(missing, tmp_path / "m", "--fine-tune-cache", str(tmp_path / "cache"))
+    assert cache.exit_code == 2 and "give --fine-tune too" in cache.output
+    not_dir = adapt(missing, tmp_path / "m", "--fine-tune", "--fine-tune-cache",
+                    str(busy / "notes.txt"))
+    assert not_dir.exit_code == 2 and "not a directory" in not_dir.output
 
 
 def test_folds_are_fixed_by_the_ids_and_balanced() -> None:

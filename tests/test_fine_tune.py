@@ -57,8 +57,9 @@ def test_fine_tuning_writes_a_tuned_tagger_scored_on_folds_it_did_not_learn(
         tmp_path: Path) -> None:
     db = analysed_batch(tmp_path)
     review(db)
-    out = tmp_path / "tuned"
-    result = adapt(db, out, "--folds", "2", "--fine-tune", "--fine-tune-epochs", "4")
+    out, cache = tmp_path / "tuned", tmp_path / "cache"
+    settings = ("--folds", "2", "--fine-tune", "--fine-tune-epochs", "4")
+    result = adapt(db, out, *settings, "--fine-tune-cache", str(cache))
     assert result.exit_code == 0, result.output
     assert "fine-tuning fold 2/2" in result.output
     assert "fine-tuning the adapted model on all 24 articles" in result.output
@@ -71,6 +72,14 @@ def test_fine_tuning_writes_a_tuned_tagger_scored_on_folds_it_did_not_learn(
     assert metrics["fine_tuning"]["epochs"] == 4
     assert pooled["adapted"]["si_f1"] >= pooled["base"]["si_f1"]
     assert "fine-tuned on the 24 reviewed articles" in (out / "MODEL_CARD.md").read_text()
+
+    # run again with the cache: the three taggers are reused, and so are the figures
+    again = adapt(db, tmp_path / "again", *settings, "--fine-tune-cache", str(cache))
+    assert again.exit_code == 0, again.output
+    assert again.output.count("reusing the tagger in") == 3
+    assert "epoch 1" not in again.output
+    assert (tmp_path / "again" / "model.onnx").read_bytes() == (out / "model.onnx").read_bytes()
+    assert json.loads((tmp_path / "again" / "metrics.json").read_text())["pooled"] == pooled
 
     # the tuned tagger has learned the reviewers' gold: the phrases they mark stand out more
     # from the one they never count than with the base tagger

@@ -23,8 +23,8 @@ that favours the base. The PTC mix is drawn from the base's training articles on
     python tools/simulate_adapt.py --data ../shared/data/ptc-train --work /tmp/adapt-topic \\
         --heldout topic:church --runs ptc,noptc,finetune
 
-Finished steps (the trained tagger, the imported reviews) are reused when run again with the
-same ``--work``.
+Finished steps (the trained tagger, the imported reviews, the fine-tuned taggers in
+``WORK/tuned``) are reused when run again with the same ``--work``.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def main() -> None:
     if args.heldout != "fold0" and not args.heldout.startswith("topic:"):
         parser.error("--heldout is fold0 or topic:WORD")
     runs = {"ptc": ["--with-ptc", "PTCMIX"], "noptc": ["--no-ptc"],
-            "finetune": ["--fine-tune"]}
+            "finetune": ["--fine-tune", "--fine-tune-cache", "TUNED"]}
     if unknown := set(args.runs.split(",")) - set(runs):
         parser.error(f"unknown --runs {sorted(unknown)}")
     work = args.work.resolve()
@@ -138,7 +138,8 @@ def main() -> None:
             str(work / "heldout" / "train-articles"), "--labels",
             str(work / "heldout" / "train-task-flc-tc.labels"), "--model-dir", str(base))
     for name in args.runs.split(","):
-        mix = [str(work / "ptcmix") if a == "PTCMIX" else a for a in runs[name]]
+        places = {"PTCMIX": str(work / "ptcmix"), "TUNED": str(work / "tuned")}
+        mix = [places.get(a, a) for a in runs[name]]
         shutil.rmtree(work / f"adapted-{name}", ignore_errors=True)
         run("-m", "propscan", "adapt", "--db", str(db), "-o", str(work / f"adapted-{name}"),
             "--model-dir", str(base), "--force", "--json", *mix,

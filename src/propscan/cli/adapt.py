@@ -52,6 +52,11 @@ def adapt(
                                             "cores about 6 minutes per fold of 60 articles, "
                                             "see the README).")] = False,
     fine_tune_epochs: Annotated[int, typer.Option(help="Epochs of --fine-tune.")] = 3,
+    fine_tune_cache: Annotated[Path | None, typer.Option(
+        help="Keep --fine-tune's taggers in this directory (about 23 MB each: one per fold and "
+             "the adapted model's) and reuse them when adapt runs again with the same base "
+             "model, reviewed articles and settings: an interrupted run resumes at the "
+             "tagger it stopped in.")] = None,
     threads: Annotated[int | None, typer.Option(
         help="Inference threads, and fits run at once (default: every core this process "
              "may use).")] = None,
@@ -70,6 +75,12 @@ def adapt(
         if not importlib.util.find_spec("torch"):
             raise ConfigError("--fine-tune needs torch: pip install 'propscan[train]' "
                               "(or leave --fine-tune out to refit the decoding alone)")
+    if fine_tune_cache is not None:
+        if not fine_tune:
+            raise ConfigError("--fine-tune-cache keeps --fine-tune's taggers: give --fine-tune "
+                              "too, or leave it out")
+        if fine_tune_cache.exists() and not fine_tune_cache.is_dir():
+            raise ConfigError(f"--fine-tune-cache {fine_tune_cache}: not a directory")
     if with_ptc is not None and no_ptc:
         raise ConfigError("--with-ptc and --no-ptc contradict each other; give one")
     if min_articles < 1:
@@ -92,7 +103,8 @@ def adapt(
     if fine_tune:
         from propscan.train.fine_tune import FineTuning
 
-        tuning = FineTuning(epochs=fine_tune_epochs, threads=threads or available_cores())
+        tuning = FineTuning(epochs=fine_tune_epochs, threads=threads or available_cores(),
+                            cache=fine_tune_cache)
     with Detector(model_dir, threads=threads).load() as base:
         result = run_adapt(db, base, ptc_dir=ptc_dir, folds=folds, min_articles=min_articles,
                            workers=threads or available_cores(), progress=_say,

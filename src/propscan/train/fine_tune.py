@@ -15,11 +15,14 @@ Needs the ``train`` extra (torch, transformers, onnx).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +34,7 @@ from propscan.detect.span_model import TokenStates
 from propscan.errors import ConfigError
 from propscan.train.scored_corpus import ScoredCorpus
 
-__all__ = ["FineTuning", "fine_tune", "encode_with", "tuned_folds", "tune_final",
+__all__ = ["FineTuning", "fine_tune", "tuned_tagger", "encode_with", "tuned_folds", "tune_final",
            "DEFAULT_EPOCHS", "DEFAULT_LR"]
 
 DEFAULT_EPOCHS = 3
@@ -44,12 +47,14 @@ Gold = list[tuple[str, str, int, int]]  # (article id, technique, start, end)
 @dataclass(frozen=True)
 class FineTuning:
     """How the tagger is fine-tuned: ``epochs`` over the reviewed articles' windows at peak
-    rate ``lr`` (AdamW, warm-up and linear decay, batches of 16), ``threads`` torch threads."""
+    rate ``lr`` (AdamW, warm-up and linear decay, batches of 16), ``threads`` torch threads;
+    ``cache``: where tuned taggers are kept to be reused (:func:`tuned_tagger`)."""
 
     epochs: int = DEFAULT_EPOCHS
     lr: float = DEFAULT_LR
     threads: int = 2
     seed: int = 13
+    cache: Path | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -100,13 +105,47 @@ def fine_tune(model_dir: Path, texts: dict[str, str], gold: Gold, ids: list[str]
     return path
 
 
+def _cache_key(model_dir: Path, texts: dict[str, str], gold: Gold, ids: list[str],
+               settings: FineTuning) -> str:
+    """What a fine-tuned tagger depends on: the base graph, the settings, the articles and
+    their gold."""
+    digest = hashlib.sha256()
+    with open(Path(model_dir) / "model.onnx", "rb") as graph:
+        digest.update(hashlib.file_digest(graph, "sha256").digest())
+    chosen = set(ids)
+    digest.update(json.dumps([settings.recorded(), ids,
+                              [hashlib.sha256(texts[a].encode()).hexdigest() for a in ids],
+                              sorted(g for g in gold if g[0] in chosen)]).encode())
+    return digest.hexdigest()[:16]
+
+
+@contextmanager
+def tuned_tagger(model_dir: Path, texts: dict[str, str], gold: Gold, ids: list[str],
+                 settings: FineTuning, progress: Progress, what: str) -> Iterator[Path]:
+    """The folder of a tagger of ``model_dir`` fine-tuned on ``ids`` (:func:`fine_tune`): in
+    ``settings.cache`` under a key of everything it depends on, reused when a finished one is there
+    (so an interrupted ``adapt --fine-tune`` resumes), else in a temporary folder."""
+    if settings.cache is None:
+        with tempfile.TemporaryDirectory(prefix="propscan-tuned-") as tmp:
+            fine_tune(model_dir, texts, gold, ids, settings, Path(tmp), progress, what)
+            yield Path(tmp)
+        return
+    folder = settings.cache / _cache_key(model_dir, texts, gold, ids, settings)
+    if (folder / "DONE").exists():
+        progress(f"fine-tuning {what}: reusing the tagger in {folder}")
+    else:
+        fine_tune(model_dir, texts, gold, ids, settings, folder, progress, what)
+        (folder / "DONE").write_text(json.dumps({"articles": len(ids), **settings.recorded()}))
+    yield folder
+
+
 def encode_with(model_dir: Path, tagger_dir: Path, texts: dict[str, str], threads: int | None
                 ) -> tuple[dict[str, np.ndarray], dict[str, TokenStates]]:
     """Tagger outputs on ``texts`` of the tagger exported to ``tagger_dir`` (by
     :func:`fine_tune`), read as model ``model_dir`` reads its own: the rest of that model's
     files are copied beside it."""
     for path in Path(model_dir).iterdir():
-        if path.is_file() and not (Path(tagger_dir) / path.name).exists():
+        if path.is_file() and path.name not in ("model.onnx", "tokenizer.json"):
             shutil.copy(path, Path(tagger_dir) / path.name)
     ids = sorted(texts)
     with Detector(Path(tagger_dir), threads=threads).load() as det:
@@ -128,10 +167,9 @@ def tuned_folds(model_dir: Path, texts: dict[str, str], gold: Gold, fold_of: dic
     for k in range(folds):
         train = sorted(a for a, f in fold_of.items() if f != k)
         test = {a: texts[a] for a, f in fold_of.items() if f == k}
-        with tempfile.TemporaryDirectory(prefix="propscan-fold-") as tmp:
-            fine_tune(model_dir, texts, gold, train, settings, Path(tmp), progress,
-                      what=f"fold {k + 1}/{folds}")
-            more_scores, more_states = encode_with(model_dir, Path(tmp), test, threads)
+        with tuned_tagger(model_dir, texts, gold, train, settings, progress,
+                          f"fold {k + 1}/{folds}") as folder:
+            more_scores, more_states = encode_with(model_dir, folder, test, threads)
         scores.update(more_scores)
         states.update(more_states)
     return ScoredCorpus({a: texts[a] for a in fold_of}, gold, scores, states)
@@ -140,7 +178,6 @@ def tuned_folds(model_dir: Path, texts: dict[str, str], gold: Gold, fold_of: dic
 def tune_final(model_dir: Path, texts: dict[str, str], gold: Gold, settings: FineTuning,
                progress: Progress) -> bytes:
     """The tagger of ``model_dir`` fine-tuned on every article of ``texts``, as ONNX bytes."""
-    with tempfile.TemporaryDirectory(prefix="propscan-tuned-") as tmp:
-        path = fine_tune(model_dir, texts, gold, sorted(texts), settings, Path(tmp), progress,
-                         what=f"the adapted model on all {len(texts)} articles")
-        return path.read_bytes()
+    with tuned_tagger(model_dir, texts, gold, sorted(texts), settings, progress,
+                      f"the adapted model on all {len(texts)} articles") as folder:
+        return (folder / "model.onnx").read_bytes()
