@@ -49,8 +49,8 @@ def adapt(
                                         "below the base model on held-out articles.")] = False,
     fine_tune: Annotated[bool, typer.Option("--fine-tune", help="Also fine-tune the tagger on "
                                             "the reviewed articles (needs torch; slow: on 2 "
-                                            "cores about 6 minutes per fold of 60 articles, "
-                                            "see the README).")] = False,
+                                            "cores 1.5 to 6 minutes per fold of 60 articles, "
+                                            "by their length; see the README).")] = False,
     fine_tune_epochs: Annotated[int, typer.Option(help="Epochs of --fine-tune.")] = 3,
     fine_tune_cache: Annotated[Path | None, typer.Option(
         help="Keep --fine-tune's taggers in this directory (about 23 MB each: one per fold and "

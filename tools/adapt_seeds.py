@@ -1,0 +1,90 @@
+"""How much ``adapt --fine-tune``'s figures depend on the fine-tuning seed, and what averaging
+the seeds' weights gives (docs/experiments.md section 23).
+
+On a ``tools/simulate_adapt.py`` work directory: for each seed, the fold taggers of ``propscan
+adapt --fine-tune`` (same folds, texts and settings; kept in ``WORK/tuned`` and reused, as
+``--fine-tune-cache`` keeps them) score their held-out folds, the decoding is fitted on those
+out-of-fold outputs as ``adapt`` fits it, and the pooled held-out figures are printed. ``soup``:
+each fold's taggers of all the seeds, dequantised, averaged weight by weight and exported to
+int8 again (a uniform model soup)::
+
+    python tools/adapt_seeds.py --work /tmp/adapt-topic --seeds 13,14,15
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from propscan.detect import Detector
+from propscan.train import adapt as A
+from propscan.train.fine_tune import FineTuning, encode_with, tuned_tagger
+from propscan.train.span_fit import ScoredCorpus, decoding_detector
+
+
+def soup(folders: list[Path], out: Path) -> None:
+    """The uniform average of the taggers in ``folders``, exported to ``out``."""
+    from propscan.train.onnx_export import export_model
+    from propscan.train.onnx_import import tagger_from_onnx
+
+    taggers = [tagger_from_onnx(f / "model.onnx") for f in folders]
+    states = [t.state_dict() for t in taggers]
+    taggers[0].load_state_dict({name: sum(s[name].float() for s in states) / len(states)
+                                for name in states[0]})
+    export_model(taggers[0], out)
+
+
+def figures(base: Detector, reviewed: A.ReviewedArticles, fold_of: dict[str, int],
+            outputs: dict[str, tuple]) -> dict[str, float]:
+    """Pooled held-out figures of the decoding fitted per fold on out-of-fold ``outputs``."""
+    corpus = ScoredCorpus(reviewed.texts, reviewed.gold, {a: o[0] for a, o in outputs.items()},
+                          {a: o[1] for a, o in outputs.items() if o[1] is not None})
+    ids = sorted(reviewed.texts)
+    folds = max(fold_of.values()) + 1
+    fits = A._fit_all(corpus, base.span_model_, ids,
+                      [[a for a in ids if fold_of[a] != k] for k in range(folds)],
+                      [f"fold {k + 1}" for k in range(folds)], 2, lambda line: None)
+    parts = [A._held_out(decoding_detector(config, model), corpus,
+                         [a for a in ids if fold_of[a] == k])
+             for k, (config, model, _) in enumerate(fits)]
+    pooled = A._figures(A._merge(parts), reviewed.gold)
+    return {key: round(pooled[key], 4) for key in ("si_f1", "tc_micro_f1", "ece")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, required=True, help="simulate_adapt.py's --work")
+    parser.add_argument("--seeds", default="13,14,15", help="comma-separated (default 13,14,15)")
+    args = parser.parse_args()
+    work = args.work.resolve()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    reviewed = A.load_reviewed(work / "reviewed.duckdb")
+    ids = sorted(reviewed.texts)
+    fold_of = A.assign_folds(ids, A.DEFAULT_FOLDS)
+    folders: dict[int, list[Path]] = {k: [] for k in range(A.DEFAULT_FOLDS)}
+    with Detector(work / "base", threads=2).load() as base:
+        for seed in seeds:
+            settings = FineTuning(seed=seed, cache=work / "tuned")
+            outputs: dict[str, tuple] = {}
+            for k in folders:
+                train = [a for a in ids if fold_of[a] != k]
+                test = {a: reviewed.texts[a] for a in ids if fold_of[a] == k}
+                with tuned_tagger(work / "base", reviewed.texts, reviewed.gold, train, settings,
+                                  print, f"seed {seed} fold {k + 1}") as folder:
+                    scores, states = encode_with(work / "base", folder, test, 2)
+                folders[k].append(folder)
+                outputs.update({a: (scores[a], states.get(a)) for a in test})
+            print(f"seed {seed}:", figures(base, reviewed, fold_of, outputs), flush=True)
+        outputs = {}
+        with tempfile.TemporaryDirectory(prefix="propscan-soup-") as tmp:
+            for k, tuned in folders.items():
+                soup(tuned, Path(tmp) / f"fold{k}")
+                test = {a: reviewed.texts[a] for a in ids if fold_of[a] == k}
+                scores, states = encode_with(work / "base", Path(tmp) / f"fold{k}", test, 2)
+                outputs.update({a: (scores[a], states.get(a)) for a in test})
+        print(f"soup of seeds {args.seeds}:", figures(base, reviewed, fold_of, outputs))
+
+
+if __name__ == "__main__":
+    main()
