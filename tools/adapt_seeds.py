@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
+import numpy as np
+
 from propscan.detect import Detector
+from propscan.detect.span_model import TokenStates
 from propscan.train import adapt as A
-from propscan.train.fine_tune import FineTuning, encode_with, tuned_tagger
+from propscan.train.fine_tune import FineTuning, encode_with, tuned_folds, tuned_tagger
 from propscan.train.span_fit import ScoredCorpus, decoding_detector
 
 
@@ -36,10 +40,9 @@ def soup(folders: list[Path], out: Path) -> None:
 
 
 def figures(base: Detector, reviewed: A.ReviewedArticles, fold_of: dict[str, int],
-            outputs: dict[str, tuple]) -> dict[str, float]:
-    """Pooled held-out figures of the decoding fitted per fold on out-of-fold ``outputs``."""
-    corpus = ScoredCorpus(reviewed.texts, reviewed.gold, {a: o[0] for a, o in outputs.items()},
-                          {a: o[1] for a, o in outputs.items() if o[1] is not None})
+            corpus: ScoredCorpus) -> dict[str, float]:
+    """Pooled held-out figures of the decoding fitted per fold on the out-of-fold outputs of
+    ``corpus``."""
     ids = sorted(reviewed.texts)
     folds = max(fold_of.values()) + 1
     fits = A._fit_all(corpus, base.span_model_, ids,
@@ -62,28 +65,29 @@ def main() -> None:
     reviewed = A.load_reviewed(work / "reviewed.duckdb")
     ids = sorted(reviewed.texts)
     fold_of = A.assign_folds(ids, A.DEFAULT_FOLDS)
-    folders: dict[int, list[Path]] = {k: [] for k in range(A.DEFAULT_FOLDS)}
+    tunings = [FineTuning(seed=seed, cache=work / "tuned") for seed in seeds]
     with Detector(work / "base", threads=2).load() as base:
-        for seed in seeds:
-            settings = FineTuning(seed=seed, cache=work / "tuned")
-            outputs: dict[str, tuple] = {}
-            for k in folders:
-                train = [a for a in ids if fold_of[a] != k]
-                test = {a: reviewed.texts[a] for a in ids if fold_of[a] == k}
-                with tuned_tagger(work / "base", reviewed.texts, reviewed.gold, train, settings,
-                                  print, f"seed {seed} fold {k + 1}") as folder:
-                    scores, states = encode_with(work / "base", folder, test, 2)
-                folders[k].append(folder)
-                outputs.update({a: (scores[a], states.get(a)) for a in test})
-            print(f"seed {seed}:", figures(base, reviewed, fold_of, outputs), flush=True)
-        outputs = {}
+        for settings in tunings:
+            corpus = tuned_folds(work / "base", reviewed.texts, reviewed.gold, fold_of, settings,
+                                 print, threads=2)
+            print(f"seed {settings.seed}:", figures(base, reviewed, fold_of, corpus), flush=True)
+        scores: dict[str, np.ndarray] = {}
+        states: dict[str, TokenStates] = {}
         with tempfile.TemporaryDirectory(prefix="propscan-soup-") as tmp:
-            for k, tuned in folders.items():
-                soup(tuned, Path(tmp) / f"fold{k}")
+            for k in range(A.DEFAULT_FOLDS):
+                train = [a for a in ids if fold_of[a] != k]
+                with ExitStack() as stack:  # the seeds' fold k taggers, reused from the cache
+                    soup([stack.enter_context(tuned_tagger(
+                        work / "base", reviewed.texts, reviewed.gold, train, settings, print,
+                        f"seed {settings.seed} fold {k + 1}")) for settings in tunings],
+                        Path(tmp) / f"fold{k}")
                 test = {a: reviewed.texts[a] for a in ids if fold_of[a] == k}
-                scores, states = encode_with(work / "base", Path(tmp) / f"fold{k}", test, 2)
-                outputs.update({a: (scores[a], states.get(a)) for a in test})
-        print(f"soup of seeds {args.seeds}:", figures(base, reviewed, fold_of, outputs))
+                more_scores, more_states = encode_with(work / "base", Path(tmp) / f"fold{k}",
+                                                       test, 2)
+                scores.update(more_scores)
+                states.update(more_states)
+        corpus = ScoredCorpus(reviewed.texts, reviewed.gold, scores, states)
+        print(f"soup of seeds {args.seeds}:", figures(base, reviewed, fold_of, corpus))
 
 
 if __name__ == "__main__":
