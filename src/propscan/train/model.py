@@ -97,7 +97,8 @@ def new_tagger(attention_dropout: float = ATTENTION_DROPOUT, layers: int | None 
     path = base_encoder_path(encoder)  # a ConfigError for an unknown encoder
     if layers is not None and not 1 <= layers <= ENCODERS[encoder]:
         raise ConfigError(f"layers must be between 1 and {ENCODERS[encoder]}, got {layers}")
-    depth = {} if layers is None else {"num_hidden_layers": layers}
+    # Any: transformers 5.25 types every from_pretrained keyword, so a dict[str, int] is refused
+    depth: dict[str, Any] = {} if layers is None else {"num_hidden_layers": layers}
     # BERT and MPNet configs both name their attention dropout so
     return Tagger(AutoModel.from_pretrained(str(path),
                                             attention_probs_dropout_prob=attention_dropout,
