@@ -1,5 +1,5 @@
 """How much ``adapt --fine-tune``'s figures depend on the fine-tuning seed, and what averaging
-the seeds' weights gives (docs/experiments.md section 23).
+the seeds' weights gives (docs/experiments.md sections 23 and 24).
 
 On a ``tools/simulate_adapt.py`` work directory: for each seed, the fold taggers of ``propscan
 adapt --fine-tune`` (same folds, texts and settings; kept in ``WORK/tuned`` and reused, as
@@ -23,15 +23,19 @@ import numpy as np
 from propscan.detect import Detector
 from propscan.detect.span_model import TokenStates
 from propscan.train import adapt as A
+from propscan.train.adapt_folds import pooled_figures
 from propscan.train.fine_tune import FineTuning, encode_with, tuned_folds, tuned_tagger
-from propscan.train.span_fit import ScoredCorpus, decoding_detector
+from propscan.train.scored_corpus import ScoredCorpus
 
 
 def soup(folders: list[Path], out: Path) -> None:
     """The uniform average of the taggers in ``folders``, exported to ``out``."""
+    from transformers.utils import logging as hf_logging
+
     from propscan.train.onnx_export import export_model
     from propscan.train.onnx_import import tagger_from_onnx
 
+    hf_logging.disable_progress_bar()  # as propscan.train.fine_tune does
     taggers = [tagger_from_onnx(f / "model.onnx") for f in folders]
     states = [t.state_dict() for t in taggers]
     taggers[0].load_state_dict({name: sum(s[name].float() for s in states) / len(states)
@@ -39,19 +43,10 @@ def soup(folders: list[Path], out: Path) -> None:
     export_model(taggers[0], out)
 
 
-def figures(base: Detector, reviewed: A.ReviewedArticles, fold_of: dict[str, int],
-            corpus: ScoredCorpus) -> dict[str, float]:
+def figures(base: Detector, fold_of: dict[str, int], corpus: ScoredCorpus) -> dict[str, float]:
     """Pooled held-out figures of the decoding fitted per fold on the out-of-fold outputs of
-    ``corpus``."""
-    ids = sorted(reviewed.texts)
-    folds = max(fold_of.values()) + 1
-    fits = A._fit_all(corpus, base.span_model_, ids,
-                      [[a for a in ids if fold_of[a] != k] for k in range(folds)],
-                      [f"fold {k + 1}" for k in range(folds)], 2, lambda line: None)
-    parts = [A._held_out(decoding_detector(config, model), corpus,
-                         [a for a in ids if fold_of[a] == k])
-             for k, (config, model, _) in enumerate(fits)]
-    pooled = A._figures(A._merge(parts), reviewed.gold)
+    ``corpus``, as ``adapt`` reports them."""
+    pooled = pooled_figures(corpus, base.span_model_, fold_of, workers=2)
     return {key: round(pooled[key], 4) for key in ("si_f1", "tc_micro_f1", "ece")}
 
 
@@ -70,7 +65,7 @@ def main() -> None:
         for settings in tunings:
             corpus = tuned_folds(work / "base", reviewed.texts, reviewed.gold, fold_of, settings,
                                  print, threads=2)
-            print(f"seed {settings.seed}:", figures(base, reviewed, fold_of, corpus), flush=True)
+            print(f"seed {settings.seed}:", figures(base, fold_of, corpus), flush=True)
         scores: dict[str, np.ndarray] = {}
         states: dict[str, TokenStates] = {}
         with tempfile.TemporaryDirectory(prefix="propscan-soup-") as tmp:
@@ -87,7 +82,7 @@ def main() -> None:
                 scores.update(more_scores)
                 states.update(more_states)
         corpus = ScoredCorpus(reviewed.texts, reviewed.gold, scores, states)
-        print(f"soup of seeds {args.seeds}:", figures(base, reviewed, fold_of, corpus))
+        print(f"soup of seeds {args.seeds}:", figures(base, fold_of, corpus))
 
 
 if __name__ == "__main__":

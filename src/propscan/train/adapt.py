@@ -34,10 +34,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import random
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,8 +45,7 @@ import numpy as np
 from propscan.detect import Detector
 from propscan.detect.span_model import SpanModel, TokenStates
 from propscan.errors import ConfigError
-from propscan.evaluate import si_scores, tc_scores
-from propscan.train.calibration import expected_calibration_error
+from propscan.train.adapt_folds import fit_decodings, held_out, merge, rows_figures
 
 if TYPE_CHECKING:
     from propscan.train.fine_tune import FineTuning
@@ -185,78 +182,6 @@ def _ptc_sample(ptc_dir: Path, count: int) -> tuple[dict[str, str], Gold]:
             [(_PTC_PREFIX + a, t, s, e) for a, t, s, e in read_tc_labels(labels) if a in chosen])
 
 
-def _held_out(det: Detector, corpus: Any, ids: list[str]) -> dict[str, Any]:
-    """SI, TC and calibration rows of ``det`` on ``ids`` of the scored ``corpus``."""
-    si_pred, tc_pred, conf, ok = [], [], [], []
-    for aid in ids:
-        gold = corpus.gold_by.get(aid, [])
-        text, scores, states = corpus.texts[aid], corpus.scores[aid], corpus.states.get(aid)
-        for f in det.decode(text, scores, states):
-            si_pred.append((aid, f.start, f.end))
-            conf.append(f.confidence)
-            ok.append(any(t == f.technique and gs < f.end and f.start < ge
-                          for t, gs, ge in gold))
-        rows = [(s, e) for _, s, e in gold]
-        labels = det.classify(text, rows, scores=scores, states=states)
-        tc_pred += [(aid, t, s, e) for (s, e), t in zip(rows, labels, strict=True)]
-    return {"si": si_pred, "tc": tc_pred, "conf": conf, "ok": ok}
-
-
-def _figures(rows: dict[str, Any], gold: Gold, per_technique: bool = False) -> dict[str, Any]:
-    si = si_scores(rows["si"], [(a, s, e) for a, _, s, e in gold])
-    tc = tc_scores(rows["tc"], gold)
-    if not per_technique:
-        tc = {k: v for k, v in tc.items() if k != "per_technique"}
-    return {"si": si, "tc": tc, "si_f1": si["f1"], "tc_micro_f1": tc["micro_f1"],
-            "ece": expected_calibration_error(rows["conf"], rows["ok"])["ece"]}
-
-
-def _merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    return {key: [row for p in parts for row in p[key]] for key in ("si", "tc", "conf", "ok")}
-
-
-Fit = tuple[dict[str, Any], SpanModel, dict[str, float]]
-_FORKED: Any = None  # (ScoredCorpus, base SpanModel or None, reviewed ids): fork workers' view
-
-
-def _fit_forked(ids: list[str]) -> Fit:
-    from threadpoolctl import threadpool_limits
-
-    from propscan.train.span_fit import fit_decoding
-
-    # one BLAS thread, as in propscan.train.crossfit: the same figures on every machine
-    corpus, base, reviewed = _FORKED
-    with threadpool_limits(limits=1):
-        return fit_decoding(corpus, ids, base, target=reviewed)
-
-
-def _fit_all(corpus: Any, base: SpanModel | None, reviewed: list[str],
-             id_sets: list[list[str]], names: list[str], workers: int,
-             progress: Progress) -> list[Fit]:
-    """:func:`fit_decoding` on each id set (called ``names`` in progress lines), ``workers``
-    at a time in forked processes (only numpy and scikit-learn run there, never the
-    tagger); ``base``'s parts compete with refitted ones on the ``reviewed`` articles."""
-    global _FORKED
-    _FORKED = (corpus, base, reviewed)
-    try:
-        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-            with ProcessPoolExecutor(min(workers, len(id_sets)),
-                                     mp_context=multiprocessing.get_context("fork")) as pool:
-                futures = [pool.submit(_fit_forked, ids) for ids in id_sets]
-                out = []
-                for name, future in zip(names, futures, strict=True):
-                    out.append(future.result())
-                    progress(f"fitted {name}")
-                return out
-        out = []
-        for name, ids in zip(names, id_sets, strict=True):
-            progress(f"fitting {name}")
-            out.append(_fit_forked(ids))
-        return out
-    finally:
-        _FORKED = None
-
-
 def adapt(db: Path, base: Detector, *, ptc_dir: Path | None = None,
           folds: int = DEFAULT_FOLDS, min_articles: int = DEFAULT_MIN_ARTICLES,
           workers: int = 1, progress: Progress = lambda line: None,
@@ -319,23 +244,23 @@ def adapt(db: Path, base: Detector, *, ptc_dir: Path | None = None,
                                  fine_tuning, progress, threads=base.threads)
     if workers > 1:
         progress(f"fitting {len(names)} models, {workers} at a time")
-    fits = _fit_all(fit_corpus, base.span_model_, sorted(reviewed.texts),
+    fits = fit_decodings(fit_corpus, base.span_model_, sorted(reviewed.texts),
                     [*train_sets, final_ids], names, workers, progress)
     per_fold: list[dict[str, Any]] = []
     base_parts, adapted_parts, tuned_base_parts = [], [], []
     for k, (config, model, _) in enumerate(fits[:folds]):
         test = sorted(a for a, f in fold_of.items() if f == k)
         fold_gold = [g for g in reviewed.gold if fold_of[g[0]] == k]
-        base_rows = _held_out(base, corpus, test)
-        adapted_rows = _held_out(decoding_detector(config, model), fit_corpus, test)
+        base_rows = held_out(base, corpus, test)
+        adapted_rows = held_out(decoding_detector(config, model), fit_corpus, test)
         base_parts.append(base_rows)
         adapted_parts.append(adapted_rows)
         if fine_tuning is not None:  # how much of the gain is the tagger's alone
-            tuned_base_parts.append(_held_out(base, fit_corpus, test))
+            tuned_base_parts.append(held_out(base, fit_corpus, test))
         per_fold.append({"fold": k, "articles": len(test), "findings": len(fold_gold),
                          "config": config,
-                         "base": _figures(base_rows, fold_gold),
-                         "adapted": _figures(adapted_rows, fold_gold)})
+                         "base": rows_figures(base_rows, fold_gold),
+                         "adapted": rows_figures(adapted_rows, fold_gold)})
     config, model, inner = fits[folds]
     figures: dict[str, Any] = {
         "evaluation": f"{folds}-fold cross-validation over {n} reviewed articles: each fold's "
@@ -349,8 +274,8 @@ def adapt(db: Path, base: Detector, *, ptc_dir: Path | None = None,
                          "same tagger outputs"),
         "base_version": version, "folds": per_fold,
         "pooled": {"articles": n, "findings": len(reviewed.gold),
-                   "base": _figures(_merge(base_parts), reviewed.gold, per_technique=True),
-                   "adapted": _figures(_merge(adapted_parts), reviewed.gold,
+                   "base": rows_figures(merge(base_parts), reviewed.gold, per_technique=True),
+                   "adapted": rows_figures(merge(adapted_parts), reviewed.gold,
                                        per_technique=True)},
         "mean_std": {key: {"mean": float(np.mean([f["adapted"][key] for f in per_fold])),
                            "std": float(np.std([f["adapted"][key] for f in per_fold]))}
@@ -362,7 +287,7 @@ def adapt(db: Path, base: Detector, *, ptc_dir: Path | None = None,
     learned: list[Any] = [reviewed.fingerprint, ptc_ids]
     result = Adaptation(config, model, figures, "", len(ptc_ids))
     if fine_tuning is not None:
-        figures["pooled"]["fine_tuned_base_decoding"] = _figures(_merge(tuned_base_parts),
+        figures["pooled"]["fine_tuned_base_decoding"] = rows_figures(merge(tuned_base_parts),
                                                                  reviewed.gold)
         figures["fine_tuning"] = fine_tuning.recorded()
         learned.append(fine_tuning.recorded())
