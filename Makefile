@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 EXAMPLE := src/propscan/examples/invented_article.txt
 SHARED ?= ../shared
 
-.PHONY: help venv dev demo test test-fast lint typecheck train bench bench-batch bench-train \
+.PHONY: help venv dev demo test test-fast lint typecheck train bench bench-batch bench-train bench-adapt \
 	loadcheck screenshot clean
 
 help:
@@ -18,6 +18,7 @@ help:
 	@echo "make bench        speed and memory figures of the detector"
 	@echo "make bench-batch  batch throughput with 1 and 2 workers"
 	@echo "make bench-train  seconds per training step (attention dropout on and off)"
+	@echo "make bench-adapt  time of propscan adapt on 70 reviewed PTC articles"
 	@echo "make loadcheck    latency of the HTTP API under concurrent requests (a server on 127.0.0.1)"
 	@echo "make screenshot   refresh docs/web.png (needs Debian chromium)"
 
@@ -83,6 +84,9 @@ bench-explorer: venv
 
 bench-train: dev
 	$(BIN)/python benchmarks/bench_train.py
+
+bench-adapt: dev
+	$(BIN)/python benchmarks/bench_adapt.py --data $(SHARED)/data/ptc-train
 
 # starts its own server on a free 127.0.0.1 port; LOADCHECK_FLAGS='--requests 50 --concurrency 4'
 LOADCHECK_FLAGS ?=

@@ -77,6 +77,7 @@ def test_fine_tuning_writes_a_tuned_tagger_scored_on_folds_it_did_not_learn(
     again = adapt(db, tmp_path / "again", *settings, "--fine-tune-cache", str(cache))
     assert again.exit_code == 0, again.output
     assert again.output.count("reusing the tagger in") == 3
+    assert f"{cache} holds 3 fine-tuned taggers" in again.output
     assert "epoch 1" not in again.output
     assert (tmp_path / "again" / "model.onnx").read_bytes() == (out / "model.onnx").read_bytes()
     assert json.loads((tmp_path / "again" / "metrics.json").read_text())["pooled"] == pooled

@@ -110,6 +110,11 @@ def adapt(
                            workers=threads or available_cores(), progress=_say,
                            fine_tuning=tuning, tune_when_worse=force)
         base_dir, base_config = base.model_dir, dict(base.model_config_)
+    if fine_tune_cache is not None:  # nothing prunes it: say what it holds
+        taggers = list(fine_tune_cache.glob("*/DONE"))
+        size = sum(p.stat().st_size for t in taggers for p in t.parent.iterdir())
+        _say(f"{fine_tune_cache} holds {len(taggers)} fine-tuned taggers ({size / 1e6:.0f} MB); "
+             "delete it when no rerun needs them")
     print(json.dumps(result.figures, indent=1) if as_json else format_adaptation(result))
     if result.worse:
         worse = " and ".join(result.worse)
