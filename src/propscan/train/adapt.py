@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,7 +44,7 @@ import numpy as np
 from propscan.detect import Detector
 from propscan.detect.span_model import SpanModel, TokenStates
 from propscan.errors import ConfigError
-from propscan.train.adapt_folds import fit_decodings, held_out, merge, rows_figures
+from propscan.train.adapt_folds import Gold, Progress, fit_decodings, held_out, merge, rows_figures
 
 if TYPE_CHECKING:
     from propscan.train.fine_tune import FineTuning
@@ -60,9 +59,6 @@ DEFAULT_FOLDS = 5
 DEFAULT_MIN_ARTICLES = 20
 _PTC_PREFIX = "ptc:"  # PTC article ids in the mixed corpus, apart from the user's ids
 _ENCODE_CHUNK = 16  # articles per encode call, one progress line each
-
-Progress = Callable[[str], None]
-Gold = list[tuple[str, str, int, int]]  # (article id, technique, start, end)
 
 
 @dataclass
@@ -245,7 +241,7 @@ def adapt(db: Path, base: Detector, *, ptc_dir: Path | None = None,
     if workers > 1:
         progress(f"fitting {len(names)} models, {workers} at a time")
     fits = fit_decodings(fit_corpus, base.span_model_, sorted(reviewed.texts),
-                    [*train_sets, final_ids], names, workers, progress)
+                         [*train_sets, final_ids], names, workers, progress)
     per_fold: list[dict[str, Any]] = []
     base_parts, adapted_parts, tuned_base_parts = [], [], []
     for k, (config, model, _) in enumerate(fits[:folds]):
@@ -276,7 +272,7 @@ def adapt(db: Path, base: Detector, *, ptc_dir: Path | None = None,
         "pooled": {"articles": n, "findings": len(reviewed.gold),
                    "base": rows_figures(merge(base_parts), reviewed.gold, per_technique=True),
                    "adapted": rows_figures(merge(adapted_parts), reviewed.gold,
-                                       per_technique=True)},
+                                           per_technique=True)},
         "mean_std": {key: {"mean": float(np.mean([f["adapted"][key] for f in per_fold])),
                            "std": float(np.std([f["adapted"][key] for f in per_fold]))}
                      for key in ("si_f1", "tc_micro_f1", "ece")},
@@ -288,7 +284,7 @@ def adapt(db: Path, base: Detector, *, ptc_dir: Path | None = None,
     result = Adaptation(config, model, figures, "", len(ptc_ids))
     if fine_tuning is not None:
         figures["pooled"]["fine_tuned_base_decoding"] = rows_figures(merge(tuned_base_parts),
-                                                                 reviewed.gold)
+                                                                     reviewed.gold)
         figures["fine_tuning"] = fine_tuning.recorded()
         learned.append(fine_tuning.recorded())
         if tune_when_worse or not result.worse:
